@@ -1,0 +1,35 @@
+#include "moebench/runner.h"
+
+#include "moebench/enum_names.h"
+
+namespace moebench {
+namespace {
+using namespace std::string_view_literals;
+constexpr std::array outcome_names{
+    std::pair{outcome::ok, "ok"sv},
+    std::pair{outcome::deadline_exceeded, "deadline_exceeded"sv},
+    std::pair{outcome::unavailable, "unavailable"sv},
+    std::pair{outcome::resource_exhausted, "resource_exhausted"sv},
+    std::pair{outcome::invalid_response, "invalid_response"sv},
+    std::pair{outcome::cancelled, "cancelled"sv},
+    std::pair{outcome::internal, "internal"sv},
+};
+constexpr std::array finish_names{
+    std::pair{finish_reason::stop, "stop"sv},
+    std::pair{finish_reason::length, "length"sv},
+    std::pair{finish_reason::eos, "eos"sv},
+    std::pair{finish_reason::error, "error"sv},
+};
+}  // namespace
+
+std::string_view to_string(outcome o) noexcept { return detail::enum_to_string(outcome_names, o); }
+outcome outcome_from_string(std::string_view s) {
+  return detail::enum_from_string(outcome_names, s, "outcome");
+}
+std::string_view to_string(finish_reason f) noexcept {
+  return detail::enum_to_string(finish_names, f);
+}
+finish_reason finish_reason_from_string(std::string_view s) {
+  return detail::enum_from_string(finish_names, s, "finish_reason");
+}
+}  // namespace moebench
