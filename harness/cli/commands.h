@@ -1,0 +1,15 @@
+#pragma once
+// Every subcommand of the moebench CLI registers itself through one function here; main.cpp
+// calls them all. A command's callback throws moebench::error for bad input (exit 2) and sets
+// ctx.exit_code for other outcomes.
+#include <CLI/CLI.hpp>
+
+namespace moebench::cli {
+
+struct context {
+  int exit_code = 0;
+};
+
+void add_version_command(CLI::App& app, context& ctx);
+
+}  // namespace moebench::cli
