@@ -122,6 +122,7 @@ evaluation_outcome evaluate(suite& s, runner& r, const std::vector<work_item>& p
   progress bar(s.name(), static_cast<int64_t>(plan.size()), result.resumed, options.progress_mode);
   std::atomic<std::size_t> next{0};
   std::atomic<uint64_t> next_request_id{1};
+  std::mutex submit_mu;
   std::mutex mu;  // guards result.sample_wall_ms, result.executed, first_error
   std::exception_ptr first_error;
   std::atomic<bool> stop{false};
@@ -147,7 +148,11 @@ evaluation_outcome evaluate(suite& s, runner& r, const std::vector<work_item>& p
             derive_seed(options.sampling_seed, sample_key(t.id, item.sample_index));
         const int64_t start_ns = now_ns();
         timed_sink sink(start_ns);
-        r.submit(std::span<const request>(&req, 1), sink);
+        {
+          // The runner contract: submit() from one harness thread at a time.
+          std::lock_guard submit_lock(submit_mu);
+          r.submit(std::span<const request>(&req, 1), sink);
+        }
         completion c = sink.wait();
         nlohmann::json record = {{"key", sample_key(t.id, item.sample_index)},
                                  {"task_id", t.id},
