@@ -262,10 +262,9 @@ int execute_run(const run_request& req, const run_runtime& rt) {
     run_dir = fs::path(rt.out) / id;
     std::error_code ec;
     fs::create_directories(rt.out, ec);
-    if (!fs::create_directory(run_dir, ec) || ec)
+    if (fs::exists(run_dir))
       throw error("run.exists", {run_dir.string()},
-                  ec ? "cannot create run directory: " + ec.message()
-                     : "run directory already exists (use --resume to continue it)");
+                  "run directory already exists (use --resume to continue it)");
     nlohmann::json requested = req;
     run_json = {{"schema_version", results_schema_version},
                 {"run_id", id},
@@ -283,7 +282,20 @@ int execute_run(const run_request& req, const run_runtime& rt) {
   const executor_info xi = p.exec->info();
   run_json["executor"] = {{"backend", xi.backend}, {"isolation_level", xi.isolation_level},
                           {"layers_active", xi.layers_active}, {"layers_missing", xi.layers_missing}};
-  write_file_atomic(run_dir / "run.json", run_json.dump(2) + "\n");
+  if (rt.resume.empty()) {
+    // The run directory appears complete with its run.json or not at all: a run killed at any
+    // moment is either absent or resumable.
+    const fs::path staging = run_dir.string() + ".partial";
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    if (!fs::create_directory(staging, ec) || ec)
+      throw error("run.create", {staging.string()}, "cannot create run directory: " + ec.message());
+    write_file_atomic(staging / "run.json", run_json.dump(2) + "\n");
+    fs::rename(staging, run_dir, ec);
+    if (ec) throw error("run.create", {run_dir.string()}, "cannot create run directory: " + ec.message());
+  } else {
+    write_file_atomic(run_dir / "run.json", run_json.dump(2) + "\n");
+  }
 
   journal_recovery recovered;
   journal jr = journal::open(run_dir / "samples.jsonl", &recovered);
