@@ -190,8 +190,8 @@ def main():
             if outcome == "pass":
                 canonical_pass += 1
             else:
-                violations.append(f"{canonical_jobs[future]}: canonical solution {outcome}s: "
-                                  f"{detail}")
+                verb = "fails" if outcome == "fail" else "timed out"
+                violations.append(f"{canonical_jobs[future]}: canonical solution {verb}: {detail}")
         for future in concurrent.futures.as_completed(wrong_jobs):
             outcome, detail = future.result()
             if outcome == "fail":
@@ -206,6 +206,7 @@ def main():
 
     for line in sorted(violations):
         print(f"violation: {line}", file=sys.stderr)
+    sys.stderr.flush()
     print(f"{len(by_id)} problems: {canonical_pass} canonical pass; "
           f"{len(runnable_wrongs)} wrong solutions: {wrong_fail} fail"
           + (f"; {len(violations)} violations" if violations else ""))
