@@ -447,9 +447,9 @@ synth_config config_from_json(const nlohmann::json& j, const synth_config& base,
   if (!j.is_object()) bad(source, "", "a model config must be a JSON object");
   synth_config c = base;
   auto get_u32 = [&](const nlohmann::json& v, const std::string& field) -> uint32_t {
-    if (!v.is_number_unsigned() || v.get<uint64_t>() > 0xffffffffull)
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 0xffffffffll)
       bad(source, field, "must be a non-negative integer below 2^32");
-    return static_cast<uint32_t>(v.get<uint64_t>());
+    return static_cast<uint32_t>(v.get<int64_t>());
   };
   auto get_f32 = [&](const nlohmann::json& v, const std::string& field) -> float {
     if (!v.is_number()) bad(source, field, "must be a number");
