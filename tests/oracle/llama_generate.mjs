@@ -47,7 +47,7 @@ async function main() {
   }
   const generated = [];
   if (args.n > 0) {
-    for await (const token of sequence.evaluate(promptIds, { temperature: 0 })) {
+    for await (const token of sequence.evaluate(promptIds, { temperature: 0, yieldEogToken: true })) {
       generated.push(token);
       if (generated.length >= args.n) break;
     }

@@ -27,13 +27,18 @@ struct oracle_case {
   const char* type;
 };
 
+void PrintTo(const oracle_case& c, std::ostream* os) { *os << c.preset << " " << c.type; }
+
 class llama_oracle : public testing::TestWithParam<oracle_case> {};
 
 TEST_P(llama_oracle, loads_and_generates) {
   const char* bin = std::getenv("MOEBENCH_BIN");
-  const char* oracle = std::getenv("MOEBENCH_ORACLE_DIR");
   ASSERT_NE(bin, nullptr);
-  ASSERT_NE(oracle, nullptr);
+  const char* source = std::getenv("MOEBENCH_SOURCE_DIR");
+  const char* oracle_env = std::getenv("MOEBENCH_ORACLE_DIR");
+  ASSERT_TRUE(oracle_env != nullptr || source != nullptr);
+  const std::string oracle =
+      oracle_env != nullptr ? oracle_env : std::string(source) + "/tests/oracle";
   ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(oracle) / "node_modules" / "node-llama-cpp"))
       << "node-llama-cpp is not installed in " << oracle << ": run scripts/oracle-setup";
   const oracle_case c = GetParam();
@@ -44,7 +49,7 @@ TEST_P(llama_oracle, loads_and_generates) {
                             " -o " + path.string() + " 2>&1",
                         status);
   ASSERT_EQ(status, 0) << out;
-  out = run("cd " + std::string(oracle) + " && node llama_generate.mjs --model " + path.string() +
+  out = run("cd " + oracle + " && node llama_generate.mjs --model " + path.string() +
                 " --prompt 'def fibonacci(n):' --n 12",
             status);
   ASSERT_EQ(status, 0) << out;
