@@ -1,9 +1,10 @@
 // Tokenizes text with llama.cpp (through node-llama-cpp, installed by scripts/oracle-setup) so
 // that moebench's tokenizer can be cross-checked against the reference implementation.
 //
-//   node llama_tokenize.mjs --model M.gguf --input cases.json [--special] [--output ids.json]
+//   node llama_tokenize.mjs --model M.gguf --input cases.json [--special | --both] [--output ids.json]
 //       cases.json: a JSON array of strings; writes a JSON array of token-id arrays (no BOS/EOS
-//       added; --special parses special-token text as in llama_tokenize(parse_special=true)).
+//       added; --special parses special-token text as in llama_tokenize(parse_special=true));
+//       --both writes {"plain": [...], "special": [...]} with both settings.
 //   node llama_tokenize.mjs --model M.gguf --bench text.txt [--repeat N]
 //       tokenizes the file line by line (as moebench's own benchmark does) and prints one JSON
 //       object: bytes, tokens, seconds, mb_per_s.
@@ -25,6 +26,7 @@ function parse_args(argv) {
     else if (a === "--bench") args.bench = value();
     else if (a === "--repeat") args.repeat = Number(value());
     else if (a === "--special") args.special = true;
+    else if (a === "--both") args.both = true;
     else throw new Error(`unknown argument: ${a}`);
   }
   if (!args.model || (!args.input && !args.bench)) {
@@ -41,8 +43,8 @@ async function main() {
   if (args.input) {
     const cases = JSON.parse(fs.readFileSync(args.input, "utf8"));
     if (!Array.isArray(cases)) throw new Error(`${args.input}: expected a JSON array of strings`);
-    const out = cases.map((text) => Array.from(model.tokenize(text, args.special)));
-    const json = JSON.stringify(out);
+    const run = (special) => cases.map((text) => Array.from(model.tokenize(text, special)));
+    const json = JSON.stringify(args.both ? { plain: run(false), special: run(true) } : run(args.special));
     if (args.output) fs.writeFileSync(args.output, json);
     else process.stdout.write(json + "\n");
   } else {
