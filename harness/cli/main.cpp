@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   moebench::cli::context ctx;
   moebench::cli::add_version_command(app, ctx);
+  auto* model = app.add_subcommand("model", "Work with GGUF model files");
+  model->require_subcommand(1);
+  moebench::cli::add_model_tokenize_command(*model, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -113,8 +113,16 @@ std::string whitespace_tail() {
 
 constexpr std::string_view contractions = R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))";
 
+// One or more characters of `cls` that are not whitespace. llama.cpp runs the patterns that
+// spell non-ASCII ranges (and no \p{..}) with std::wregex on a copy of the text in which every
+// non-ASCII whitespace character has become U+000B, so such ranges never match whitespace
+// (U+3000, U+2000..U+200A, ... inside U+0800..U+4E00).
+std::string run_without_ws(std::string_view cls) { return cat({"(?:(?![", ws, "])", cls, ")+"}); }
+
 // CJK ideographs U+4E00..U+9FA5, U+0800..U+4E00 and Hangul U+AC00..U+D7FF (DeepSeek LLM/Coder).
-constexpr std::string_view deepseek_cjk = R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
+std::string deepseek_cjk() {
+  return run_without_ws(R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}])");
+}
 
 // The cased-letter ranges of DeepSeek LLM's tokenizer.json, as llama.cpp spells them.
 constexpr std::string_view deepseek_llm_letters =
@@ -133,7 +141,7 @@ constexpr std::string_view deepseek_llm_letters =
     R"(\x{A680}-\x{A69B}\x{A722}-\x{A76F}\x{A771}-\x{A787}\x{A78B}-\x{A78E}\x{AB70}-\x{ABBF})"
     R"(\x{FB00}-\x{FB06}\x{FB13}-\x{FB17}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{10400}-\x{1044F})"
     R"(\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2})"
-    R"(\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)";
+    R"(\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}])";
 
 }  // namespace
 
@@ -155,19 +163,20 @@ std::vector<std::string> patterns(pre_tokenizer p) {
     case pre_tokenizer::deepseek_llm:
       return {
           R"([\r\n])",
-          cat({"[", ws, "]?", deepseek_llm_letters}),
-          cat({"[", ws, R"(]?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)"}),
+          cat({"[", ws, "]?", run_without_ws(deepseek_llm_letters)}),
+          cat({"[", ws, "]?",
+               run_without_ws(R"([!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}])")}),
           // \s+$ where $ is the end of the piece. The look-behind only rules out starts inside a
           // whitespace run (where \s+$ cannot be leftmost), keeping the search linear.
           cat({"(?<![", ws, "])[", ws, R"(]+\z)"}),
-          std::string(deepseek_cjk),
+          deepseek_cjk(),
           R"(\p{N}+)",
       };
     case pre_tokenizer::deepseek_coder:
       return {R"([\r\n])", cat({"[", ws, R"(]?\p{L}+)"}), cat({"[", ws, R"(]?\p{P}+)"}),
-              std::string(deepseek_cjk), R"(\p{N})"};
+              deepseek_cjk(), R"(\p{N})"};
     case pre_tokenizer::deepseek_v3:
-      return {R"(\p{N}{1,3})", R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)",
+      return {R"(\p{N}{1,3})", run_without_ws(R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}])"),
               cat({R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+)",
                    R"(|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*)",
                    whitespace_tail()})};

@@ -159,6 +159,35 @@ std::vector<std::string> corpus() {
 
 class llama_oracle : public ::testing::TestWithParam<std::string> {};
 
+// The GPT-2 spelling of byte b (see byte_map.h).
+std::string mapped(unsigned char b) {
+  auto printable = [](int x) { return (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE; };
+  uint32_t cp = b;
+  if (!printable(b)) {
+    cp = 256;
+    for (int x = 0; x < b; ++x) cp += printable(x) ? 0 : 1;
+  }
+  std::string s;
+  if (cp < 0x80) {
+    s += static_cast<char>(cp);
+  } else {
+    s += static_cast<char>(0xC0 | (cp >> 6));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+
+// decode(encode(x)) == x holds when every byte has a normal token. Some vocabularies lack one
+// (deepseek-coder has no token for U+000B) or spell bytes as user-defined tokens, which llama.cpp
+// then renders as their text: there the ids are still compared, the round trip is not.
+bool round_trips(const tokenizer& tok) {
+  for (int b = 0; b < 256; ++b) {
+    const auto id = tok.find(mapped(static_cast<unsigned char>(b)));
+    if (!id || tok.type(*id) != token_type::normal) return false;
+  }
+  return true;
+}
+
 TEST_P(llama_oracle, corpus_ids_match_llama_cpp) {
   const auto dir = llama_models_dir();
   if (!dir) GTEST_SKIP() << "node-llama-cpp not installed: run ./scripts/oracle-setup";
@@ -169,6 +198,7 @@ TEST_P(llama_oracle, corpus_ids_match_llama_cpp) {
   const auto expected = testing::llama_tokenize(model, cases);
   ASSERT_EQ(expected.plain.size(), cases.size());
   int mismatches = 0;
+  const bool check_round_trip = round_trips(tok);
   for (std::size_t i = 0; i < cases.size() && mismatches < 10; ++i) {
     const auto plain = tok.encode(cases[i], {.parse_special = false});
     const auto special = tok.encode(cases[i], {.parse_special = true});
@@ -178,6 +208,7 @@ TEST_P(llama_oracle, corpus_ids_match_llama_cpp) {
     EXPECT_EQ(ids_to_string(plain), ids_to_string(want_plain)) << "case " << i << ": '" << cases[i] << "'";
     EXPECT_EQ(ids_to_string(special), ids_to_string(want_special))
         << "parse_special, case " << i << ": '" << cases[i] << "'";
+    if (!check_round_trip) continue;
     EXPECT_EQ(tok.decode(plain), cases[i]) << "round trip, case " << i;
     EXPECT_EQ(tok.decode(special, {.render_special = true}), cases[i]) << "round trip (special), case " << i;
   }
