@@ -23,7 +23,7 @@ const std::vector<std::string> vocabs_with_vectors = {
     "gpt-2", "mpt", "llama-bpe", "qwen2", "qwen35", "deepseek-llm", "deepseek-coder",
     "falcon", "starcoder", "refact", "command-r"};
 // Without test vectors (no tokenizer.ggml.pre: llama.cpp's "default").
-const std::vector<std::string> vocabs_without_vectors = {"gpt-neox", "aquila"};
+const std::vector<std::string> vocabs_without_vectors = {"gpt-neox"};
 
 std::string ids_to_string(const std::vector<token_id>& ids) {
   std::string s;
