@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"moebench: benchmark and evaluation harness for mixture-of-experts models"};
   app.require_subcommand(1);
   moebench::cli::context ctx;
+  moebench::cli::add_run_command(app, ctx);
+  moebench::cli::add_report_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
   auto* model = app.add_subcommand("model", "Work with GGUF model files");
   model->require_subcommand(1);
