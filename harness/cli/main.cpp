@@ -15,9 +15,7 @@ int main(int argc, char** argv) {
   moebench::cli::add_run_command(app, ctx);
   moebench::cli::add_report_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
-  auto* model = app.add_subcommand("model", "Work with GGUF model files");
-  model->require_subcommand(1);
-  moebench::cli::add_model_tokenize_command(*model, ctx);
+  moebench::cli::add_model_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

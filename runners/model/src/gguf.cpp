@@ -451,7 +451,7 @@ struct parser {
     const auto rb = row_bytes(t.type, t.shape[0]);
     if (!rb)
       fail("gguf.bad_dims", field,
-           fmt::format("row length {} is not a multiple of the {} block size {}", t.shape[0],
+           fmt::format("row length {} is not a multiple of the {} block size {} or is too large", t.shape[0],
                        gguf::name(t.type), traits(t.type).block_elements));
     const uint64_t rows = elements / static_cast<uint64_t>(t.shape[0]);
     if (*rb != 0 && rows > std::numeric_limits<uint64_t>::max() / *rb)
