@@ -129,7 +129,8 @@ struct tokenizer::impl {
   // Special-token partition: candidates in priority order (longest first, then lowest id), and
   // for each leading byte the candidates starting with it.
   std::vector<token_id> special_order;
-  std::array<std::vector<uint32_t>, 256> special_by_first_byte;
+  std::array<std::vector<uint32_t>, 256> special_by_first_byte;  // all special tokens
+  std::array<std::vector<uint32_t>, 256> always_by_first_byte;   // user-defined ones only
 
   std::string_view symbol_text(int32_t sym) const {
     return sym < static_cast<int32_t>(tokens.size()) ? std::string_view(tokens[sym])
@@ -303,6 +304,7 @@ tokenizer::tokenizer(const vocabulary& v) {
   for (uint32_t k = 0; k < t->special_order.size(); ++k) {
     const auto first = static_cast<unsigned char>(t->tokens[t->special_order[k]][0]);
     t->special_by_first_byte[first].push_back(k);
+    if (t->always_special[t->special_order[k]]) t->always_by_first_byte[first].push_back(k);
   }
   impl_ = std::move(t);
 }
@@ -522,12 +524,12 @@ void encoder::encode(std::string_view text, const encode_options& opts, std::vec
   s.accepted.clear();
   if (!t.special_order.empty() && text.size() < UINT32_MAX) {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto& buckets = opts.parse_special ? t.special_by_first_byte : t.always_by_first_byte;
     for (std::size_t i = 0; i < text.size(); ++i) {
-      const auto& bucket = t.special_by_first_byte[p[i]];
+      const auto& bucket = buckets[p[i]];
       if (bucket.empty()) continue;
       for (uint32_t k : bucket) {
         const token_id id = t.special_order[k];
-        if (!opts.parse_special && !t.always_special[id]) continue;
         const std::string& st = t.tokens[id];
         if (st.size() <= text.size() - i && std::memcmp(text.data() + i, st.data(), st.size()) == 0) {
           s.occurrences.push_back({k, static_cast<uint32_t>(i)});

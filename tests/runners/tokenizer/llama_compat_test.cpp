@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include <unistd.h>
 #include <string>
 #include <vector>
 
 #include "llama_oracle.h"
 #include "moebench/model/gguf.h"
+#include "moebench/model/gguf_writer.h"
 #include "moebench/text.h"
 #include "moebench/tokenizer/tokenizer.h"
 
@@ -188,15 +191,15 @@ bool round_trips(const tokenizer& tok) {
   return true;
 }
 
-TEST_P(llama_oracle, corpus_ids_match_llama_cpp) {
-  const auto dir = llama_models_dir();
-  if (!dir) GTEST_SKIP() << "node-llama-cpp not installed: run ./scripts/oracle-setup";
-  const fs::path model = *dir / ("ggml-vocab-" + GetParam() + ".gguf");
+// Compares our ids for the corpus with llama.cpp's, with and without parse_special, and checks
+// the round trip where the vocabulary allows it.
+void compare_with_llama(const fs::path& model) {
   const gguf::file f(model);
   const tokenizer tok = tokenizer::from_gguf(f);
   const auto cases = corpus();
   const auto expected = testing::llama_tokenize(model, cases);
   ASSERT_EQ(expected.plain.size(), cases.size());
+  ASSERT_EQ(expected.special.size(), cases.size());
   int mismatches = 0;
   const bool check_round_trip = round_trips(tok);
   for (std::size_t i = 0; i < cases.size() && mismatches < 10; ++i) {
@@ -212,6 +215,32 @@ TEST_P(llama_oracle, corpus_ids_match_llama_cpp) {
     EXPECT_EQ(tok.decode(plain), cases[i]) << "round trip, case " << i;
     EXPECT_EQ(tok.decode(special, {.render_special = true}), cases[i]) << "round trip (special), case " << i;
   }
+}
+
+TEST_P(llama_oracle, corpus_ids_match_llama_cpp) {
+  const auto dir = llama_models_dir();
+  if (!dir) GTEST_SKIP() << "node-llama-cpp not installed: run ./scripts/oracle-setup";
+  compare_with_llama(*dir / ("ggml-vocab-" + GetParam() + ".gguf"));
+}
+
+// llama.cpp ships no deepseek-v3 vocabulary: DeepSeek LLM's vocabulary relabelled
+// tokenizer.ggml.pre = "deepseek-v3" (written with our GGUF writer) exercises that pre-tokenizer
+// in both implementations.
+TEST(llama_oracle_deepseek_v3, corpus_ids_match_llama_cpp) {
+  const auto dir = llama_models_dir();
+  if (!dir) GTEST_SKIP() << "node-llama-cpp not installed: run ./scripts/oracle-setup";
+  const gguf::file src(*dir / "ggml-vocab-deepseek-llm.gguf");
+  gguf::writer w;
+  for (const auto& e : src.metadata()) w.set(std::string(e.key), gguf::to_owned(e.val));
+  w.set("tokenizer.ggml.pre", gguf::owned_value::string("deepseek-v3"));
+  const fs::path out = fs::absolute("ggml-vocab-deepseek-v3." + std::to_string(::getpid()) + ".gguf");
+  w.write(out);
+  {
+    const gguf::file f(out);
+    ASSERT_EQ(tokenizer::from_gguf(f).pre(), pre_tokenizer::deepseek_v3);
+  }
+  compare_with_llama(out);
+  fs::remove(out);
 }
 
 std::vector<std::string> all_vocabs() {

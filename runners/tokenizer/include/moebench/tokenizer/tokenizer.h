@@ -114,8 +114,8 @@ class tokenizer {
   // "tokenizer.bad_id".
   std::string decode(std::span<const token_id> ids, const decode_options& opts = {}) const;
 
-  // The pre-token pieces of `text` (no special-token partition), as byte ranges of the
-  // UTF-8-repaired text that is returned in `repaired`. For tests and tools.
+  // The pre-token pieces of `text` (invalid UTF-8 repaired, no special-token partition), in
+  // order; they concatenate to the repaired text. For tests and tools.
   std::vector<std::string> pre_tokenize(std::string_view text) const;
 
   int32_t size() const noexcept;
