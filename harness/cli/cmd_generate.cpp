@@ -1,5 +1,6 @@
 // `moebench generate`: one prompt through the in-process engine; prints the continuation and
 // prefill/decode speed, or (with --json) token ids and top-K logprobs per generated position.
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -98,7 +99,10 @@ void run_generate(const generate_request& r) {
     for (const auto& p : g.logprobs) {
       nlohmann::json top = nlohmann::json::array();
       for (const auto& [id, v] : p.top) top.push_back({{"id", id}, {"logprob", v}});
-      lp.push_back({{"id", p.token}, {"logprob", p.logprob}, {"top", top}});
+      nlohmann::json pos = {{"id", p.token}, {"logprob", p.logprob}, {"top", top}};
+      // The smallest margin of a routing choice behind this position's logits (null: no MoE).
+      pos["routing_margin"] = std::isfinite(p.routing_margin) ? nlohmann::json(p.routing_margin) : nlohmann::json(nullptr);
+      lp.push_back(pos);
     }
     nlohmann::json out = {{"model", e.facts()},
                           {"kernels", e.kernels()},

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "moebench/clock.h"
+#include "moebench/engine/engine.h"
 #include "moebench/error.h"
 #include "moebench/evaluation.h"
 #include "moebench/io.h"
@@ -158,9 +159,12 @@ prepared_run prepare(const run_request& req) {
       if (!problems.index.contains(e.task_id))
         throw error("replay.unknown_task", {p.samples_path, e.line, "task_id"},
                     "task_id '" + e.task_id + "' is not in the problems (" + problems.source + ")");
+  } else if (spec.starts_with("gguf:")) {
+    // The in-process engine; it serves one request at a time with all cores.
+    p.model = engine::make_runner(spec.substr(5));
   } else {
     throw error("cli.unknown_model", {"", 0, "--model"},
-                "unknown model spec '" + spec + "' (available here: oracle, replay:FILE)");
+                "unknown model spec '" + spec + "' (available here: oracle, replay:FILE, gguf:PATH)");
   }
 
   humaneval::options opts;
@@ -324,6 +328,7 @@ int execute_run(const run_request& req, const run_runtime& rt) {
   result.model = run_json.at("model");
   result.executor = run_json.at("executor");
   result.suites.push_back(p.suite->aggregate(outcome.records, p.seeds));
+  if (model_spec(req).starts_with("gguf:")) result.model["telemetry"] = engine::aggregate_telemetry(outcome.records);
   auto& ex = result.execution;
   ex.wall_ns = now_ns() - start_ns;
   ex.samples_executed = outcome.executed;
@@ -346,7 +351,7 @@ void add_run_command(CLI::App& app, context& ctx) {
   auto req = std::make_shared<run_request>();
   auto rt = std::make_shared<run_runtime>();
   cmd->add_option("--suite", req->suite, "Suite to run (humaneval)");
-  cmd->add_option("--model", req->model, "Model spec: oracle | replay:FILE")->capture_default_str();
+  cmd->add_option("--model", req->model, "Model spec: oracle | replay:FILE | gguf:PATH")->capture_default_str();
   cmd->add_option("--samples", req->samples,
                   "Evaluate-only: a samples file (task_id, completion); same as --model replay:FILE");
   cmd->add_option("--problems", req->problems,

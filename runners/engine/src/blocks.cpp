@@ -173,7 +173,7 @@ namespace {
 // Telemetry of one token's routing: hits, the entropy of its normalised weights, and whether
 // the last choice was a near tie (selection holds route()'s scores for this token).
 void record_routing(routing_stats& r, int64_t layer, const int32_t* sel, const float* wt, int64_t k,
-                    std::span<const float> selection) {
+                    std::span<const float> selection, bool last_token) {
   auto& hits = r.hits[static_cast<std::size_t>(layer)];
   float sum = 0;
   for (int64_t j = 0; j < k; ++j) sum += std::abs(wt[j]);
@@ -190,7 +190,10 @@ void record_routing(routing_stats& r, int64_t layer, const int32_t* sel, const f
   for (std::size_t e = 0; e < selection.size(); ++e)
     if (std::find(sel, sel + k, static_cast<int32_t>(e)) == sel + k) best_other = std::max(best_other, selection[e]);
   r.decisions += 1;
-  if (std::isfinite(best_other) && last - best_other < routing_stats::near_tie_margin) r.near_ties += 1;
+  if (std::isfinite(best_other)) {
+    if (last - best_other < routing_stats::near_tie_margin) r.near_ties += 1;
+    if (last_token) r.last_token_margin = std::min(r.last_token_margin, last - best_other);
+  }
 }
 
 void swiglu(float* gate, const float* up, int64_t n) {
@@ -223,7 +226,7 @@ void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int
     float* wt = s.weights.data() + t * k;
     route(hp.router, std::span<const float>(s.router_logits.data() + t * n_exp, static_cast<std::size_t>(n_exp)), bias, rs,
           std::span<int32_t>(sel, static_cast<std::size_t>(k)), std::span<float>(wt, static_cast<std::size_t>(k)));
-    if (fc.routing != nullptr) record_routing(*fc.routing, layer, sel, wt, k, s.selection);
+    if (fc.routing != nullptr) record_routing(*fc.routing, layer, sel, wt, k, s.selection, t == n_tok - 1);
   }
 
   // Group the (token, slot) pairs by expert so each expert's weights are read once per step.

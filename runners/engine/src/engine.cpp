@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -171,7 +172,7 @@ engine::engine(const std::filesystem::path& gguf_path, const engine_options& opt
   s.max_batch = std::max<int64_t>(1, opts.max_batch_tokens);
   if (opts.max_sequences < 1) throw error("engine.bad_option", {"", 0, "max_sequences"}, "must be >= 1");
   const int threads = opts.threads > 0 ? opts.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  s.kernels = &detail::best_kernels();
+  s.kernels = opts.scalar_kernels ? &detail::scalar_kernels() : &detail::best_kernels();
   s.pool = std::make_unique<detail::thread_pool>(threads);
   int64_t max_row = 0;
   for (const gguf::tensor_info& t : f.tensors()) max_row = std::max(max_row, t.row_length());
@@ -248,6 +249,7 @@ std::span<const float> engine::eval(int32_t seq, std::span<const int32_t> tokens
   float* kv = s.kv.data() + seq * s.kv_per_seq;
   for (std::size_t i = 0; i < tokens.size(); i += static_cast<std::size_t>(s.max_batch)) {
     const auto chunk = tokens.subspan(i, std::min(tokens.size() - i, static_cast<std::size_t>(s.max_batch)));
+    s.routing.last_token_margin = std::numeric_limits<float>::infinity();
     s.model->forward(fc, *s.scratch, chunk, len, kv, s.ctx, s.logits.data());
     len += static_cast<int64_t>(chunk.size());
     s.routing.routed_tokens += static_cast<int64_t>(chunk.size());

@@ -1,5 +1,7 @@
 // The `gguf:PATH` runner: requests complete inline, one after another, on the engine's thread
 // pool; text streams to the sink as it settles.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "moebench/engine/engine.h"
@@ -59,6 +61,45 @@ class engine_runner final : public runner {
 };
 
 }  // namespace
+
+nlohmann::json aggregate_telemetry(const std::vector<nlohmann::json>& records) {
+  routing_stats total;
+  int64_t samples = 0, prompt_tokens = 0, completion_tokens = 0, prefill_ns = 0, decode_ns = 0;
+  double gate_entropy_weighted = 0;
+  for (const nlohmann::json& rec : records) {
+    if (!rec.is_object() || !rec.contains("runner_extra")) continue;
+    const nlohmann::json& x = rec["runner_extra"];
+    if (!x.is_object() || !x.contains("routing") || !x.contains("engine")) continue;
+    const nlohmann::json& r = x["routing"];
+    for (const auto& l : r.value("layers", nlohmann::json::array())) {
+      const auto layer = l.at("layer").get<std::size_t>();
+      const auto hits = l.at("hits").get<std::vector<int64_t>>();
+      if (total.hits.size() <= layer) total.hits.resize(layer + 1);
+      auto& h = total.hits[layer];
+      if (h.size() < hits.size()) h.resize(hits.size(), 0);
+      for (std::size_t e = 0; e < hits.size(); ++e) h[e] += hits[e];
+    }
+    total.routed_tokens += r.value("routed_tokens", int64_t{0});
+    total.near_ties += r.value("near_tie_decisions", int64_t{0});
+    total.decisions += r.value("routing_decisions", int64_t{0});
+    gate_entropy_weighted += r.value("mean_gate_entropy_bits", 0.0) * static_cast<double>(r.value("routing_decisions", int64_t{0}));
+    prefill_ns += x["engine"].value("prefill_ns", int64_t{0});
+    decode_ns += x["engine"].value("decode_ns", int64_t{0});
+    const auto& g = rec.value("generation", nlohmann::json::object());
+    prompt_tokens += std::max<int64_t>(0, g.value("prompt_tokens", int64_t{0}));
+    completion_tokens += std::max<int64_t>(0, g.value("completion_tokens", int64_t{0}));
+    ++samples;
+  }
+  total.gate_entropy_bits_sum = gate_entropy_weighted;
+  total.gate_entropy_count = total.decisions;
+  nlohmann::json out = summarize(total);
+  out["samples"] = samples;
+  out["prompt_tokens"] = prompt_tokens;
+  out["completion_tokens"] = completion_tokens;
+  out["prefill_tokens_per_s"] = prefill_ns > 0 ? static_cast<double>(prompt_tokens) / (static_cast<double>(prefill_ns) / 1e9) : 0.0;
+  out["decode_tokens_per_s"] = decode_ns > 0 ? static_cast<double>(completion_tokens) / (static_cast<double>(decode_ns) / 1e9) : 0.0;
+  return out;
+}
 
 std::unique_ptr<runner> make_runner(const std::filesystem::path& gguf_path, const engine_options& opts) {
   return std::make_unique<engine_runner>(gguf_path, opts);

@@ -169,7 +169,10 @@ generation_result generate_ids(engine& e, std::vector<int32_t> prompt_ids, const
   r.finish = finish_reason::length;
   for (int64_t i = 0; i < max_new; ++i) {
     const int32_t tok = opts.forced.empty() ? smp.sample(logits) : opts.forced[static_cast<std::size_t>(i)];
-    if (opts.top_logprobs > 0) r.logprobs.push_back(top_logprobs(logits, tok, opts.top_logprobs));
+    if (opts.top_logprobs > 0) {
+      r.logprobs.push_back(top_logprobs(logits, tok, opts.top_logprobs));
+      r.logprobs.back().routing_margin = e.routing().last_token_margin;
+    }
     if (!opts.ignore_eos && opts.forced.empty() && tok == vocab.eos()) {
       r.finish = finish_reason::eos;
       break;

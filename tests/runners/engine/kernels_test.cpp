@@ -38,7 +38,9 @@ double tolerance(const std::vector<float>& a, const std::vector<float>& b, int64
 TEST(kernels, best_table_is_a_known_variant) {
   const kernel_table& k = best_kernels();
   EXPECT_TRUE(k.name == "scalar" || k.name == "avx2");
-  if (avx2_kernels() == nullptr) EXPECT_EQ(k.name, "scalar");
+  if (avx2_kernels() == nullptr) {
+    EXPECT_EQ(k.name, "scalar");
+  }
 }
 
 TEST(kernels, dot_f32_matches_exact_sum_for_every_length) {

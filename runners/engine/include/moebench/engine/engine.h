@@ -34,6 +34,7 @@ struct engine_options {
   int64_t context_length = 0;      // per sequence; 0 = min(the model's, 4096)
   int32_t max_sequences = 1;       // KV cache slots
   int64_t max_batch_tokens = 32;   // tokens per forward step during prefill
+  bool scalar_kernels = false;     // use the scalar reference kernels (tests, debugging)
 };
 
 // Identity and size of the loaded model, for provenance and telemetry.
@@ -65,7 +66,10 @@ struct routing_stats {
   // that rounding differences between implementations can flip.
   int64_t near_ties = 0;
   int64_t decisions = 0;
-  static constexpr float near_tie_margin = 1e-3f;
+  static constexpr float near_tie_margin = 1e-2f;
+  // The smallest such margin over the MoE layers for the last token of the latest eval() (the
+  // routing behind the logits it returned); +inf when nothing was routed.
+  float last_token_margin = 0;
 };
 // {layers: [{layer, hits, imbalance (max/mean), load_entropy_bits}], mean_imbalance,
 //  mean_gate_entropy_bits, routed_tokens}
@@ -122,6 +126,7 @@ struct token_logprobs {
   int32_t token = 0;
   float logprob = 0;
   std::vector<std::pair<int32_t, float>> top;  // top-K (id, logprob), best first
+  float routing_margin = 0;  // routing_stats::last_token_margin behind these logits
 };
 
 struct generation_result {
@@ -152,6 +157,11 @@ generation_result generate(engine& e, std::string_view prompt, const generation_
                            const generate_options& opts = {});
 generation_result generate_ids(engine& e, std::vector<int32_t> prompt_ids,
                                const generation_params& params, const generate_options& opts = {});
+
+// Run-level telemetry from sample records (their runner_extra as the engine runner writes it):
+// summed expert hits per layer with imbalance and load entropy, near-tie and decision counts,
+// tokens, and aggregate prefill/decode tok/s. Records without engine telemetry are skipped.
+nlohmann::json aggregate_telemetry(const std::vector<nlohmann::json>& records);
 
 // The runner for `gguf:PATH` model specs: completes requests inline, one after another, with
 // streaming chunks; routing telemetry per request in completion::extra.

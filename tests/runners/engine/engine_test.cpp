@@ -1,0 +1,196 @@
+// The engine on synthetic models written in-process: the SIMD kernels against the scalar
+// reference end to end, batched prefill against token-by-token evaluation, independent
+// sequences, the generation loop (stop sequences, max tokens, streaming), and load errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "moebench/engine/engine.h"
+#include "moebench/error.h"
+#include "moebench/model/synth.h"
+
+namespace moebench::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path synth_model(const std::string& preset, gguf::tensor_type type) {
+  const fs::path p = fs::temp_directory_path() / ("moebench_engine_test_" + preset + "_" + std::string(gguf::name(type)) + ".gguf");
+  if (!fs::exists(p)) {
+    model::synth_options o;
+    o.type = type;
+    model::synth(model::preset(preset), o, p);
+  }
+  return p;
+}
+
+double nmse(std::span<const float> a, std::span<const float> b) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return num / den;
+}
+
+const std::vector<int32_t> prompt{510, 288, 323, 40, 110, 278, 13, 200, 301, 42, 7, 99};
+
+struct preset_case {
+  const char* preset;
+  gguf::tensor_type type;
+};
+void PrintTo(const preset_case& c, std::ostream* os) { *os << c.preset << " " << gguf::name(c.type); }
+
+class engine_model : public testing::TestWithParam<preset_case> {};
+
+// The whole forward pass with the scalar reference kernels and with the best variant: NMSE of
+// the logits <= 1e-10 (the variants differ only in summation order).
+TEST_P(engine_model, simd_matches_scalar_reference) {
+  const fs::path p = synth_model(GetParam().preset, GetParam().type);
+  engine fast(p, {.threads = 2});
+  engine ref(p, {.threads = 1, .scalar_kernels = true});
+  EXPECT_EQ(ref.kernels(), "scalar");
+  const auto a = fast.eval(0, prompt);
+  const std::vector<float> fast_logits(a.begin(), a.end());
+  const auto b = ref.eval(0, prompt);
+  EXPECT_LE(nmse(fast_logits, b), 1e-10) << fast.kernels();
+}
+
+// Prefill in chunks of 5 and one token at a time give the same logits as one batch.
+TEST_P(engine_model, batched_prefill_matches_token_by_token) {
+  const fs::path p = synth_model(GetParam().preset, GetParam().type);
+  engine batch(p, {.threads = 2, .max_batch_tokens = 5});
+  engine single(p, {.threads = 2, .max_batch_tokens = 1});
+  const auto a = batch.eval(0, prompt);
+  const std::vector<float> batch_logits(a.begin(), a.end());
+  std::span<const float> b;
+  for (int32_t t : prompt) b = single.eval(0, std::span<const int32_t>(&t, 1));
+  EXPECT_LE(nmse(batch_logits, b), 1e-10);
+  EXPECT_EQ(batch.sequence_length(0), static_cast<int64_t>(prompt.size()));
+}
+
+// Sequences have separate caches: interleaving another sequence changes nothing.
+TEST_P(engine_model, sequences_are_independent) {
+  const fs::path p = synth_model(GetParam().preset, GetParam().type);
+  engine e(p, {.threads = 2, .max_sequences = 2});
+  const auto a = e.eval(0, prompt);
+  const std::vector<float> alone(a.begin(), a.end());
+  e.reset(0);
+  const std::vector<int32_t> half(prompt.begin(), prompt.begin() + 6), rest(prompt.begin() + 6, prompt.end());
+  e.eval(0, half);
+  e.eval(1, std::vector<int32_t>{5, 6, 7, 8, 9});
+  const auto b = e.eval(0, rest);
+  EXPECT_LE(nmse(alone, b), 1e-12);
+  EXPECT_EQ(e.sequence_length(1), 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(presets, engine_model,
+                         testing::Values(preset_case{"dsv3-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv3-mini", gguf::tensor_type::q8_0},
+                                         preset_case{"dsv2-lite-mini", gguf::tensor_type::f16},
+                                         preset_case{"qwen3moe-mini", gguf::tensor_type::q4_k},
+                                         preset_case{"mixtral-mini", gguf::tensor_type::f32}),
+                         [](const testing::TestParamInfo<preset_case>& i) {
+                           std::string n = std::string(i.param.preset) + "_" + std::string(gguf::name(i.param.type));
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+TEST(engine, facts_count_active_parameters) {
+  engine e(synth_model("dsv3-mini", gguf::tensor_type::f32), {.threads = 1});
+  const model_facts& f = e.facts();
+  EXPECT_EQ(f.arch, architecture::deepseek2);
+  EXPECT_EQ(f.n_vocab, 512);
+  EXPECT_GT(f.total_params, f.active_params_per_token);
+  EXPECT_GT(f.active_params_per_token, 0);
+  // F32: four bytes per parameter, read or not.
+  EXPECT_DOUBLE_EQ(f.weight_bytes, 4 * f.total_params);
+  EXPECT_DOUBLE_EQ(f.active_weight_bytes_per_token, 4 * f.active_params_per_token);
+}
+
+TEST(engine, routing_telemetry_counts_every_choice) {
+  engine e(synth_model("dsv3-mini", gguf::tensor_type::f32), {.threads = 1});
+  e.eval(0, prompt);
+  const routing_stats& r = e.routing();
+  ASSERT_EQ(r.hits.size(), 3u);
+  EXPECT_TRUE(r.hits[0].empty()) << "the leading dense block routes nothing";
+  for (std::size_t l = 1; l < 3; ++l) {
+    int64_t total = 0;
+    for (int64_t h : r.hits[l]) total += h;
+    EXPECT_EQ(total, static_cast<int64_t>(prompt.size()) * 4) << "4 experts per token in layer " << l;
+  }
+  EXPECT_EQ(r.decisions, static_cast<int64_t>(prompt.size()) * 2);
+  const nlohmann::json s = summarize(r);
+  EXPECT_EQ(s["layers"].size(), 2u);
+  EXPECT_GE(s["mean_imbalance"].get<double>(), 1.0);
+  // Normalised weights over 4 experts: entropy in (0, 2] bits.
+  EXPECT_GT(s["mean_gate_entropy_bits"].get<double>(), 0.0);
+  EXPECT_LE(s["mean_gate_entropy_bits"].get<double>(), 2.0 + 1e-9);
+}
+
+TEST(engine, generation_honours_stops_and_max_tokens) {
+  engine e(synth_model("mixtral-mini", gguf::tensor_type::f32), {.threads = 2});
+  generation_params g;
+  g.max_tokens = 24;
+  generate_options go;
+  go.ignore_eos = true;
+  std::string streamed;
+  int64_t streamed_tokens = 0;
+  go.on_text = [&](std::string_view t, int64_t n) {
+    streamed += t;
+    streamed_tokens += n;
+  };
+  const generation_result full = generate(e, "def add(a, b):", g, go);
+  EXPECT_EQ(full.generated_ids.size(), 24u);
+  EXPECT_EQ(full.finish, finish_reason::length);
+  EXPECT_EQ(streamed, full.text);
+  EXPECT_EQ(streamed_tokens, 24);
+  ASSERT_GE(full.text.size(), 4u);
+  // Stop on an ASCII piece from the middle of the greedy text (the random model also emits
+  // stray bytes, repaired to U+FFFD in the text): the completion ends right before it.
+  std::size_t at = full.text.size() / 2;
+  const auto ascii = [&](std::size_t i) { return static_cast<unsigned char>(full.text[i]) < 0x80; };
+  while (at + 3 <= full.text.size() && !(ascii(at) && ascii(at + 1) && ascii(at + 2))) ++at;
+  ASSERT_LE(at + 3, full.text.size()) << full.text;
+  const std::string stop = full.text.substr(at, 3);
+  g.stop = {stop};
+  streamed.clear();
+  const generation_result cut = generate(e, "def add(a, b):", g, go);
+  EXPECT_EQ(cut.finish, finish_reason::stop);
+  EXPECT_EQ(cut.text, full.text.substr(0, full.text.find(stop)));
+  EXPECT_EQ(streamed, cut.text) << "no part of the stop sequence is streamed";
+  // Same seed, same sampled text; the prompt is reset between calls.
+  g.stop.clear();
+  g.temperature = 0.8;
+  g.seed = 9;
+  EXPECT_EQ(generate(e, "x", g).text, generate(e, "x", g).text);
+}
+
+TEST(engine, bad_inputs_are_errors) {
+  engine e(synth_model("qwen3moe-mini", gguf::tensor_type::f32), {.threads = 1, .context_length = 16});
+  try {
+    e.eval(0, std::vector<int32_t>{600});
+    FAIL();
+  } catch (const error& ex) {
+    EXPECT_EQ(ex.id(), "engine.bad_token");
+  }
+  try {
+    e.eval(0, std::vector<int32_t>(17, 1));
+    FAIL();
+  } catch (const error& ex) {
+    EXPECT_EQ(ex.id(), "engine.context_full");
+  }
+  try {
+    engine missing(fs::temp_directory_path() / "moebench_engine_test_does_not_exist.gguf");
+    FAIL();
+  } catch (const error& ex) {
+    EXPECT_EQ(ex.id(), "gguf.io");
+  }
+}
+
+}  // namespace
+}  // namespace moebench::engine
