@@ -222,7 +222,9 @@ struct raw {
 TEST(gguf, hostile_headers) {
   EXPECT_EQ(error_id(raw{}.b), "gguf.truncated");
   EXPECT_EQ(error_id(raw{}.u32(0x46554746).u32(3).u64(0).u64(0).b), "gguf.bad_magic");
-  EXPECT_EQ(error_id(raw{}.u32(magic).u32(2).u64(0).u64(0).b), "gguf.bad_version");
+  EXPECT_EQ(error_id(raw{}.u32(magic).u32(1).u64(0).u64(0).b), "gguf.bad_version");
+  EXPECT_EQ(error_id(raw{}.u32(magic).u32(4).u64(0).u64(0).b), "gguf.bad_version");
+  EXPECT_EQ(error_id(raw{}.u32(magic).u32(2).u64(0).u64(0).b), "");  // v2: same layout
   EXPECT_EQ(error_id(raw{}.u32(magic).u32(0xffffffff).u64(0).u64(0).b), "gguf.bad_version");
   EXPECT_EQ(error_id(raw{}.header(0, 0).b), "");
   EXPECT_EQ(error_id(raw{}.header(0, 1ull << 62).b), "gguf.too_many");
