@@ -11,6 +11,9 @@ struct context {
 };
 
 void add_version_command(CLI::App& app, context& ctx);
+void add_bench_command(CLI::App& app, context& ctx);
+void add_run_command(CLI::App& app, context& ctx);
+void add_report_command(CLI::App& app, context& ctx);
 void add_model_command(CLI::App& app, context& ctx);
 
 }  // namespace moebench::cli
