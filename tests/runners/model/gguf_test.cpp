@@ -343,8 +343,7 @@ TEST(gguf, missing_file_is_an_io_error) {
 }
 
 TEST(gguf, cli_exits_2_on_hostile_files) {
-  const char* bin = std::getenv("MOEBENCH_BIN");
-  ASSERT_NE(bin, nullptr);
+  const std::string bin = std::getenv("MOEBENCH_BIN") ? std::getenv("MOEBENCH_BIN") : MOEBENCH_TEST_BIN;
   const auto path = std::filesystem::temp_directory_path() / "moebench_bad_magic.gguf";
   {
     std::ofstream o(path, std::ios::binary);
