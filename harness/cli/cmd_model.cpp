@@ -37,10 +37,11 @@ nlohmann::json read_json_file(const std::string& path) {
 
 }  // namespace
 
-void add_model_command(CLI::App& app, context& /*ctx*/) {
+void add_model_command(CLI::App& app, context& ctx) {
   auto args = std::make_shared<model_args>();
   auto* cmd = app.add_subcommand("model", "Inspect GGUF model files and write synthetic models");
   cmd->require_subcommand(1);
+  add_model_tokenize_command(*cmd, ctx);
 
   auto* inspect = cmd->add_subcommand(
       "inspect", "Architecture, hyperparameters, tensors, parameter counts and memory traffic");
