@@ -11,5 +11,6 @@ struct context {
 };
 
 void add_version_command(CLI::App& app, context& ctx);
+void add_sandbox_command(CLI::App& app, context& ctx);
 
 }  // namespace moebench::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   moebench::cli::context ctx;
   moebench::cli::add_version_command(app, ctx);
+  moebench::cli::add_sandbox_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

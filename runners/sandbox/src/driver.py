@@ -115,7 +115,7 @@ _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 _NOBODY = 65534
 _PRELOAD = ("math", "re", "string", "collections", "collections.abc", "itertools", "functools",
-            "heapq", "bisect", "typing", "random", "statistics", "fractions", "decimal",
+            "heapq", "bisect", "typing", "fractions", "decimal",
             "datetime", "copy", "operator", "traceback", "linecache", "hashlib", "dataclasses",
             "enum", "json", "io", "textwrap", "numbers", "cmath", "array", "struct", "time")
 
@@ -146,6 +146,12 @@ def _main_zygote():
     class _sock_fprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
+    # The zygote never execs: dropping the bounding set here keeps its own capabilities and
+    # removes them from every payload's future execve.
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break
+    own_pid_ns = _os.open("/proc/self/ns/pid", _os.O_RDONLY | _os.O_CLOEXEC)
     bpf_buf = ctypes.create_string_buffer(bpf, len(bpf))
     fprog = _sock_fprog(len(bpf) // 8, ctypes.cast(bpf_buf, ctypes.c_char_p))
     ctl = socket.socket(fileno=3)
@@ -217,9 +223,6 @@ def _main_zygote():
                     f.write("1000")
             except OSError:
                 pass
-            for cap in range(64):
-                if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                    break
             uid = req["uid"]
             _os.setgroups([])
             _os.setresgid(uid, uid, uid)
@@ -363,81 +366,68 @@ def _main_zygote():
             body_files[name] = body[off:off + n]
             off += n
         del body
-        pr, pw = _os.pipe2(_os.O_CLOEXEC)
-        c = _os.fork()
-        if c == 0:
-            try:
-                _os.close(pr)
-                check(libc.unshare(_CLONE_NEWPID | _CLONE_NEWNS | _CLONE_NEWIPC), "unshare")
-                d = _os.fork()
-                if d == 0:
-                    _os.close(pw)
-                    ctl.close()
-                    sample_init(req, body_files, (out_w, err_w, res_w), st_w)
-                _os.write(pw, str(d).encode())
-                _os.close(pw)
-                for fd in fds:
-                    _os.close(fd)
-                _, st = _os.waitpid(d, 0)
-                _exit(0 if st == 0 else 1)
-            except _BaseException as e:
+        # Fresh pid namespace for the next child only: unshare, fork, then point
+        # pid_ns_for_children back at our own namespace (an unshare can happen only once).
+        check(libc.unshare(_CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+        try:
+            dpid = _os.fork()
+            if dpid == 0:
                 try:
-                    _os.write(st_w, init_line(error="sample start: %r" % (e,)))
-                except _BaseException:
-                    pass
-            _exit(2)
-        _os.close(pw)
+                    ctl.close()
+                    _os.close(body_fd)
+                    check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWIPC), "unshare(mnt, ipc)")
+                except _BaseException as e:
+                    try:
+                        _os.write(st_w, init_line(error="sample start: %r" % (e,)))
+                    except _BaseException:
+                        pass
+                    _exit(2)
+                sample_init(req, body_files, (out_w, err_w, res_w), st_w)
+        finally:
+            check(libc.setns(own_pid_ns, _CLONE_NEWPID), "setns(pid)")
         for fd in (out_w, err_w, res_w, body_fd):
             _os.close(fd)
-        dpid_s = b""
-        while True:
-            chunk = _os.read(pr, 64)
-            if not chunk:
-                break
-            dpid_s += chunk
-        _os.close(pr)
+        body_files = None
         killer = "none"
-        if dpid_s:
-            dpid = int(dpid_s)
-            try:
-                pidfd = _os.pidfd_open(dpid)
-            except OSError:
-                pidfd = None
-            deadline = time.monotonic() + req["wall_ms"] / 1000.0
-            signalled_at = None
-            poller = select.poll()
-            if pidfd is not None:
-                poller.register(pidfd, select.POLLIN)
-                poller.register(ctl.fileno(), select.POLLIN)
-            while pidfd is not None:
-                now = time.monotonic()
-                if killer == "none" and now >= deadline:
-                    killer = "wall"
-                    _os.kill(dpid, signal.SIGUSR1)
-                    signalled_at = now
-                if signalled_at is not None and now - signalled_at > 1.0:
-                    _os.kill(dpid, signal.SIGKILL)
-                    signalled_at = None
-                wait_s = (deadline - now) if killer == "none" else 0.05
-                events = poller.poll(max(1, int(wait_s * 1000) + 1))
-                done = False
-                for fd, ev in events:
-                    if fd == pidfd:
-                        done = True
-                    elif fd == ctl.fileno():
-                        m = ctl.recv(64)
-                        if not m:
-                            _os.kill(dpid, signal.SIGKILL)
-                            _exit(0)
-                        if m == b"K" and killer == "none":
-                            killer = "output"
-                            _os.kill(dpid, signal.SIGUSR2)
-                            signalled_at = time.monotonic()
-                if done:
-                    break
-            if pidfd is not None:
-                _os.close(pidfd)
-        _, cst = _os.waitpid(c, 0)
+        try:
+            pidfd = _os.pidfd_open(dpid)
+        except OSError:
+            pidfd = None
+        deadline = time.monotonic() + req["wall_ms"] / 1000.0
+        signalled_at = None
+        poller = select.poll()
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+            poller.register(ctl.fileno(), select.POLLIN)
+        while pidfd is not None:
+            now = time.monotonic()
+            if killer == "none" and now >= deadline:
+                killer = "wall"
+                _os.kill(dpid, signal.SIGUSR1)
+                signalled_at = now
+            if signalled_at is not None and now - signalled_at > 1.0:
+                _os.kill(dpid, signal.SIGKILL)
+                signalled_at = None
+            wait_s = (deadline - now) if killer == "none" else 0.05
+            events = poller.poll(max(1, int(wait_s * 1000) + 1))
+            done = False
+            for fd, ev in events:
+                if fd == pidfd:
+                    done = True
+                elif fd == ctl.fileno():
+                    m = ctl.recv(64)
+                    if not m:
+                        _os.kill(dpid, signal.SIGKILL)
+                        _exit(0)
+                    if m == b"K" and killer == "none":
+                        killer = "output"
+                        _os.kill(dpid, signal.SIGUSR2)
+                        signalled_at = time.monotonic()
+            if done:
+                break
+        if pidfd is not None:
+            _os.close(pidfd)
+        _, cst = _os.waitpid(dpid, 0)
         if cst != 0:
             # D did not finish its report (killed, or setup failed after reporting).
             try:
