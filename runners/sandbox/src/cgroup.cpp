@@ -1,10 +1,12 @@
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -49,7 +51,26 @@ bool is_cgroup2(const char* path) {
   return ::access((std::string(path) + "/cgroup.controllers").c_str(), F_OK) == 0;
 }
 
+// Groups named moebench-<pid>-<n> whose harness died without cleaning up (SIGKILL) are empty
+// once their processes are gone: remove them.
+void remove_stale_groups(const std::string& root) {
+  DIR* d = ::opendir(root.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind("moebench-", 0) != 0) continue;
+    const int pid = std::atoi(name.c_str() + 9);
+    if (pid <= 0 || pid == ::getpid() || ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0)
+      continue;
+    ::rmdir((root + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
 cgroup_probe run_probe() {
+  remove_stale_groups(v1_memory);
+  remove_stale_groups(v1_pids);
+  if (is_cgroup2(v2_root)) remove_stale_groups(v2_root);
   cgroup_probe p;
   const std::string name = "moebench-probe-" + std::to_string(::getpid());
   if (is_cgroup2(v2_root)) {

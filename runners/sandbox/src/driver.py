@@ -70,11 +70,13 @@ def run_program(src, filename, nonce, rfd):
         status, code = b"error", 1
         try:
             import traceback
-            detail = "".join(traceback.format_exception(e))
-            _sys.stderr.write(detail)
+            lines = traceback.format_exception(e)
+            _sys.stderr.write("".join(lines))
+            # Keep the exception line itself, then as much of the traceback as fits before it.
+            last = lines[-1][:_DETAIL_MAX // 4]
+            detail = "".join(lines[:-1])[-(_DETAIL_MAX - len(last)):] + last
         except _BaseException:
             detail = type(e).__name__
-        detail = detail[-_DETAIL_MAX:]
     _flush()
     # A process forked by the program that falls through to here is not the driver.
     if _getpid() == pid:
@@ -179,7 +181,8 @@ def _main_zygote():
         try:
             out_w, err_fd, res_w = fds
             _os.setsid()
-            for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM, signal.SIGINT):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_DFL)
             null = _os.open("/dev/null", _os.O_RDONLY)
             _os.dup2(null, 0)
@@ -300,8 +303,17 @@ def _main_zygote():
             except OSError:
                 pass
 
+        def on_alarm(signum, frame):
+            if killer[0] == "none":
+                killer[0] = "wall"
+            try:
+                _os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+
         signal.signal(signal.SIGUSR1, on_kill)
         signal.signal(signal.SIGUSR2, on_kill)
+        signal.signal(signal.SIGALRM, on_alarm)
         for step in req["steps"]:
             er, ew0 = _os.pipe2(_os.O_CLOEXEC)
             ew = fcntl.fcntl(ew0, fcntl.F_DUPFD_CLOEXEC, 200)
@@ -321,10 +333,14 @@ def _main_zygote():
                 setup_err += chunk
             _os.close(er)
             start = time.monotonic_ns() if not setup_err else start
+            # Each step has its own wall deadline (a build must not eat the run's time); the
+            # zygote's deadline over all steps is only a backstop.
+            signal.setitimer(signal.ITIMER_REAL, max(step["wall_ms"], 1) / 1000.0)
             while True:
                 pid, status, ru = _os.wait4(-1, 0)
                 if pid == e:
                     break
+            signal.setitimer(signal.ITIMER_REAL, 0)
             end = time.monotonic_ns()
             leftovers = 0
             try:
@@ -393,7 +409,7 @@ def _main_zygote():
             pidfd = _os.pidfd_open(dpid)
         except OSError:
             pidfd = None
-        deadline = time.monotonic() + req["wall_ms"] / 1000.0
+        deadline = time.monotonic() + req["wall_ms"] / 1000.0 + 1.0
         signalled_at = None
         poller = select.poll()
         if pidfd is not None:

@@ -88,17 +88,21 @@ bool send_with_fds(int sock, const std::string& msg, const std::vector<int>& fds
   }
 }
 
+// RLIMIT_NPROC is kept even with a pids cgroup: it is counted per user namespace (one per
+// instance) and, unlike pids.max, checked before fork copies the address space, so a fork bomb
+// fails cheaply instead of thrashing the kernel.
 nlohmann::json step_json(const std::vector<std::string>& argv, const exec_limits& l, bool python,
-                         bool driver, bool use_nproc) {
+                         bool driver) {
   nlohmann::json s;
   s["argv"] = argv;
   s["python"] = python;
   s["driver"] = driver;
+  s["wall_ms"] = l.wall_ms;
   s["limits"] = {{"cpu_s", l.cpu_ms > 0 ? (l.cpu_ms + 999) / 1000 : 0},
                  {"as", l.memory_bytes},
                  {"fsize", l.file_size_bytes},
                  {"nofile", l.open_files},
-                 {"nproc", use_nproc ? l.processes : 0}};
+                 {"nproc", l.processes}};
   return s;
 }
 
@@ -242,11 +246,11 @@ class ns_executor final : public executor {
     int64_t wall_ms = req.limits.wall_ms;
     if (!tc.build_argv.empty()) {
       blim = build_limits(req.limits);
-      steps.push_back(step_json(tc.build_argv, blim, false, false, !cg));
+      steps.push_back(step_json(tc.build_argv, blim, false, false));
       wall_ms += blim.wall_ms;
     }
     steps.push_back(step_json(python ? std::vector<std::string>{} : tc.run_argv, req.limits, python,
-                              tc.uses_driver, !cg));
+                              tc.uses_driver));
     const std::string nonce = make_nonce();
     nlohmann::json header = {
         {"nonce", nonce},

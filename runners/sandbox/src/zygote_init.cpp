@@ -132,8 +132,8 @@ void run_zygote(int argc, char** argv) {
   }
   const std::string python = argv[2];
   const bool userns = !(argc >= 4 && std::string(argv[3]) == "--no-userns");
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1) _exit(112);
+  // No parent-death signal here: it would fire when the harness *thread* that spawned us ends.
+  // The harness's death closes the control socket instead, and the zygote exits on EOF.
   char go = 0;
   if (read(control_fd, &go, 1) != 1 || go != 'G') die("waiting for the go byte");
 
