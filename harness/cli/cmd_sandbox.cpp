@@ -2,10 +2,13 @@
 // sandbox, and measure the per-execution overhead of each backend.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <atomic>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -45,6 +48,12 @@ def check(candidate):
 check(running_max)
 )PY";
 
+std::string load_average() {
+  double l[3] = {0, 0, 0};
+  if (getloadavg(l, 3) != 3) return "?";
+  return fmt::format("{:.2f}", l[0]);
+}
+
 struct stats {
   double median_ms = 0, mean_ms = 0, p90_ms = 0;
 };
@@ -83,6 +92,19 @@ int64_t bare_exec_ns(const std::string& python) {
   waitpid(pid, &st, 0);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) throw error("sandbox.bench", "the bench program failed bare");
   return now_ns() - t0;
+}
+
+// CPU time of this process and of every reaped descendant, in ns: the cost of the work on an
+// idle machine, independent of how loaded this one is.
+int64_t cpu_ns_all() {
+  int64_t total = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage ru{};
+    getrusage(who, &ru);
+    total += (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1'000'000'000 +
+             (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
+  }
+  return total;
 }
 
 std::string read_file(const std::string& path) {
@@ -184,17 +206,19 @@ void add_sandbox_command(CLI::App& app, context& ctx) {
                                              "fork/exec of the same Python program, and throughput");
   struct bench_opts {
     int n = 200;
+    std::vector<std::string> backends = {"process", "ns"};
     int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   };
   auto bo = std::make_shared<bench_opts>();
   bench->add_option("--n", bo->n, "Executions per backend")->capture_default_str();
   bench->add_option("--jobs", bo->jobs, "Parallel workers for the throughput part")->capture_default_str();
+  bench->add_option("--backends", bo->backends, "Backends to measure (process, ns)")->capture_default_str();
   bench->callback([bo] {
     if (bo->n < 1) throw error("sandbox.bad_option", {"", 0, "--n"}, "must be at least 1");
     if (bo->jobs < 1) throw error("sandbox.bad_option", {"", 0, "--jobs"}, "must be at least 1");
     sandbox::executor_options base;
     std::vector<std::pair<std::string, std::unique_ptr<executor>>> backends;
-    for (const char* b : {"process", "ns"}) {
+    for (const std::string& b : bo->backends) {
       sandbox::executor_options o = base;
       o.backend = b;
       try {
@@ -235,7 +259,9 @@ void add_sandbox_command(CLI::App& app, context& ctx) {
                  backends[b].second->info().backend, s.median_ms, s.mean_ms, s.p90_ms,
                  s.median_ms - sb.median_ms, backends[b].second->info().isolation_level);
     }
-    // Throughput: N samples over J workers, each backend and the bare baseline.
+    // Throughput: N samples over J workers, each backend and the bare baseline. CPU per sample
+    // counts every process involved (harness, supervisors, zygotes, payloads): a fresh executor
+    // is destroyed after its phase so that all of its processes are reaped and counted.
     auto throughput = [&](const std::function<void()>& one) {
       std::atomic<int> next{0};
       const int64_t t0 = now_ns();
@@ -247,15 +273,35 @@ void add_sandbox_command(CLI::App& app, context& ctx) {
       for (auto& t : ts) t.join();
       return static_cast<double>(bo->n) / (static_cast<double>(now_ns() - t0) / 1e9);
     };
-    fmt::print("throughput, n={} samples, jobs={}\n", bo->n, bo->jobs);
-    fmt::print("  {:<24} {:8.1f} samples/s\n", "bare fork/exec python", throughput([&] { bare_exec_ns(base.python); }));
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    fmt::print("throughput, n={} samples, jobs={} (load average now: {})\n", bo->n, bo->jobs, load_average());
+    fmt::print("  {:<24} {:>10} {:>14} {:>22}\n", "", "samples/s", "cpu ms/sample", "cpu-bound samples/s");
+    auto report = [&](const std::string& name, double rate, int64_t cpu_ns) {
+      const double cpu_ms = static_cast<double>(cpu_ns) / 1e6 / bo->n;
+      fmt::print("  {:<24} {:10.1f} {:14.2f} {:22.1f}\n", name, rate, cpu_ms,
+                 static_cast<double>(std::min<int>(bo->jobs, static_cast<int>(cores))) * 1000.0 / cpu_ms);
+    };
+    {
+      const int64_t c0 = cpu_ns_all();
+      const double rate = throughput([&] { bare_exec_ns(base.python); });
+      report("bare fork/exec python", rate, cpu_ns_all() - c0);
+    }
     for (auto& [name, ex] : backends) {
+      const std::string label = ex->info().backend;
+      ex.reset();
+      sandbox::executor_options o = base;
+      o.backend = name;
       std::atomic<int> failed{0};
-      const double rate = throughput([&] {
-        if (ex->run(req).status != verdict::passed) failed.fetch_add(1);
-      });
-      fmt::print("  {:<24} {:8.1f} samples/s{}\n", ex->info().backend, rate,
-                 failed.load() ? fmt::format(" ({} failed)", failed.load()) : "");
+      const int64_t c0 = cpu_ns_all();
+      double rate = 0;
+      {
+        auto fresh = sandbox::make_executor(o);
+        rate = throughput([&] {
+          if (fresh->run(req).status != verdict::passed) failed.fetch_add(1);
+        });
+      }
+      report(label, rate, cpu_ns_all() - c0);
+      if (failed.load() != 0) fmt::print("  ({} samples did not pass on {})\n", failed.load(), label);
     }
   });
 }

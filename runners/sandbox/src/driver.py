@@ -136,6 +136,7 @@ def _main_zygote():
             __import__(m)
         except _BaseException:
             pass
+    import gc
     libc = ctypes.CDLL(None, use_errno=True)
     bpf = b""
     while True:
@@ -453,6 +454,10 @@ def _main_zygote():
                 pass
         _os.close(st_w)
 
+    # Everything allocated so far is shared copy-on-write with every sample: keep the collector
+    # from walking (and so writing to) those pages in the children.
+    gc.collect()
+    gc.freeze()
     while True:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(ctl, 1 << 20, 8)
