@@ -2,7 +2,7 @@
 function(moebench_target_options target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Wnon-virtual-dtor
-    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual
     # GCC 12 reports false -Wrestrict positives inside libstdc++ string concatenation at -O3.
     $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
   if(MOEBENCH_WERROR)

@@ -12,7 +12,11 @@ int main(int argc, char** argv) {
   CLI::App app{"moebench: benchmark and evaluation harness for mixture-of-experts models"};
   app.require_subcommand(1);
   moebench::cli::context ctx;
+  moebench::cli::add_run_command(app, ctx);
+  moebench::cli::add_report_command(app, ctx);
+  moebench::cli::add_bench_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
+  moebench::cli::add_model_command(app, ctx);
   moebench::cli::add_sandbox_command(app, ctx);
   try {
     app.parse(argc, argv);

@@ -7,11 +7,17 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace moebench {
 
 // Where in the user's input a problem was found. Every part is optional.
 struct input_location {
+  input_location() = default;
+  // Implicit so that call sites can write {file}, {file, line} or {file, line, field}.
+  input_location(std::string file_, int64_t line_ = 0, std::string field_ = {})  // NOLINT
+      : file(std::move(file_)), line(line_), field(std::move(field_)) {}
+
   std::string file;
   int64_t line = 0;    // 1-based; 0 = unknown
   std::string field;   // JSON field, CLI flag or metadata key

@@ -1,0 +1,105 @@
+#pragma once
+// Shared helpers for harness tests: temporary directories and running the moebench binary.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace moebench::testing {
+
+// A fresh directory under the test temp dir, removed at destruction.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "moebench-test-XXXXXX").string();
+    const char* p = ::mkdtemp(tmpl.data());
+    if (!p) std::abort();
+    path_ = p;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string env_or_skip(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+}  // namespace moebench::testing
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace moebench::testing {
+
+struct cli_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::string moebench_bin() {
+  const char* bin = std::getenv("MOEBENCH_BIN");
+#ifdef MOEBENCH_TEST_BIN
+  if (!bin) bin = MOEBENCH_TEST_BIN;
+#endif
+  return bin ? bin : "moebench";
+}
+
+inline std::string source_dir() {
+  const char* dir = std::getenv("MOEBENCH_SOURCE_DIR");
+#ifdef MOEBENCH_TEST_SOURCE_DIR
+  if (!dir) dir = MOEBENCH_TEST_SOURCE_DIR;
+#endif
+  return dir ? dir : ".";
+}
+
+// Runs the moebench binary with `args`, capturing its output through files in `scratch`.
+inline cli_result run_cli(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
+  const auto out_path = scratch / ".cli_stdout";
+  const auto err_path = scratch / ".cli_stderr";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* o = std::freopen(out_path.c_str(), "w", stdout);
+    FILE* e = std::freopen(err_path.c_str(), "w", stderr);
+    if (!o || !e) ::_exit(127);
+    std::vector<char*> argv;
+    std::string bin = moebench_bin();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  cli_result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+}  // namespace moebench::testing
