@@ -58,13 +58,14 @@ namespace {
 
 void matmul_rows(const kernel_table& k, const matrix& w, int64_t r0, int64_t r1, const float* x,
                  int64_t x_stride, int64_t n_tok, float* y, int64_t y_stride, float* scratch) {
-  if (has_direct_dot(w.type)) {
+  // Few tokens (decode): dot straight from the stored type. Several tokens (prefill) or a type
+  // without a direct kernel: dequantise each row once and reuse it for every token.
+  if (w.type == gguf::tensor_type::f32 || (has_direct_dot(w.type) && n_tok < 4)) {
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t t = 0; t < n_tok; ++t)
         y[t * y_stride + r] = dot_row(k, w.type, w.row(r), x + t * x_stride, w.cols, scratch);
     return;
   }
-  // Dequantise each row once and reuse it for every token.
   for (int64_t r = r0; r < r1; ++r) {
     gguf::dequantize_row(w.type, w.row(r), scratch, w.cols);
     for (int64_t t = 0; t < n_tok; ++t) y[t * y_stride + r] = k.dot_f32(scratch, x + t * x_stride, w.cols);
