@@ -219,6 +219,7 @@ class deepseek2 final : public arch_model {
       for (int64_t i = 0; i < T * E; ++i) b.x[static_cast<std::size_t>(i)] += b.y[static_cast<std::size_t>(i)];
     }
 
+    if (logits == nullptr) return;  // a prefill chunk before the last
     rms_norm(b.x.data() + (T - 1) * E, output_norm_, b.h.data(), E, hp_.rms_eps);
     matmul(fc, output_, b.h.data(), E, 1, logits, hp_.n_vocab);
   }
@@ -273,10 +274,11 @@ std::unique_ptr<arch_model> load_deepseek2(const loader& l, hparams hp) {
     throw error("engine.bad_hparams", {f.path(), 0, f.arch_key("expert_group_count")}, "bad expert groups");
   hp.router.normalize = f.find_bool(f.arch_key("expert_weights_norm")).value_or(false);
   hp.router.scale = static_cast<float>(f.find_float(f.arch_key("expert_weights_scale")).value_or(0.0));
-  const int64_t gating_id = find("expert_gating_func", 1);
-  if (gating_id != 1 && gating_id != 2)
+  // 0 (absent in old V2 files) means softmax, as llama.cpp reads it.
+  const int64_t gating_id = find("expert_gating_func", 0);
+  if (gating_id < 0 || gating_id > 2)
     throw error("engine.bad_hparams", {f.path(), 0, f.arch_key("expert_gating_func")},
-                fmt::format("unsupported expert gating function {} (1 softmax, 2 sigmoid)", gating_id));
+                fmt::format("unsupported expert gating function {} (0 or 1 softmax, 2 sigmoid)", gating_id));
   hp.router.gate = gating_id == 2 ? gating::sigmoid : gating::softmax;
   hp.rope.n_rot = hp.qk_rope;
   hp.rope.neox = false;

@@ -96,6 +96,13 @@ hparams read_common_hparams(const gguf::file& f, architecture arch) {
     throw bad("attention.head_count_kv", "head_count must be a positive multiple of head_count_kv");
   if (hp.n_expert < 0 || hp.n_expert_used < 0 || hp.n_expert_used > hp.n_expert || (hp.n_expert > 0 && hp.n_expert_used < 1))
     throw bad("expert_used_count", "expert_used_count must be in [1, expert_count]");
+  // Every layer's tensors must exist; checking the last one first keeps a hostile block_count
+  // from sizing anything.
+  if (f.find_tensor(blk(hp.n_layer - 1, "attn_norm")) == nullptr)
+    throw error("engine.missing_tensor", {f.path(), 0, blk(hp.n_layer - 1, "attn_norm")},
+                fmt::format("block_count is {} but layer {} has no attn_norm", hp.n_layer, hp.n_layer - 1));
+  if (hp.n_expert > 4096 || hp.n_head > 4096)
+    throw bad("expert_count", "more than 4096 experts or heads");
   hp.router.n_expert = static_cast<int32_t>(hp.n_expert);
   hp.router.n_used = static_cast<int32_t>(hp.n_expert_used);
 
@@ -250,7 +257,8 @@ std::span<const float> engine::eval(int32_t seq, std::span<const int32_t> tokens
   for (std::size_t i = 0; i < tokens.size(); i += static_cast<std::size_t>(s.max_batch)) {
     const auto chunk = tokens.subspan(i, std::min(tokens.size() - i, static_cast<std::size_t>(s.max_batch)));
     s.routing.last_token_margin = std::numeric_limits<float>::infinity();
-    s.model->forward(fc, *s.scratch, chunk, len, kv, s.ctx, s.logits.data());
+    const bool last = i + chunk.size() == tokens.size();
+    s.model->forward(fc, *s.scratch, chunk, len, kv, s.ctx, last ? s.logits.data() : nullptr);
     len += static_cast<int64_t>(chunk.size());
     s.routing.routed_tokens += static_cast<int64_t>(chunk.size());
   }

@@ -131,6 +131,7 @@ class gqa_moe final : public arch_model {
       }
       for (int64_t i = 0; i < T * E; ++i) b.x[static_cast<std::size_t>(i)] += b.y[static_cast<std::size_t>(i)];
     }
+    if (logits == nullptr) return;  // a prefill chunk before the last
     rms_norm(b.x.data() + (T - 1) * E, output_norm_, b.h.data(), E, hp_.rms_eps);
     matmul(fc, output_, b.h.data(), E, 1, logits, hp_.n_vocab);
   }

@@ -182,7 +182,8 @@ class arch_model {
   };
   virtual std::unique_ptr<scratch> make_scratch(int64_t max_tokens) const = 0;
   // Runs `tokens` at positions [pos0, pos0 + n) of one sequence whose cache is `kv`
-  // ([n_layer][ctx][kv_floats_per_token]); writes the last token's logits (n_vocab).
+  // ([n_layer][ctx][kv_floats_per_token]); writes the last token's logits (n_vocab) unless
+  // `logits` is null.
   virtual void forward(const forward_ctx& fc, scratch& s, std::span<const int32_t> tokens, int64_t pos0,
                        float* kv, int64_t ctx, float* logits) const = 0;
   // Weight accounting for telemetry.

@@ -5,11 +5,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "moebench/engine/engine.h"
 #include "moebench/error.h"
+#include "moebench/model/gguf.h"
+#include "moebench/model/gguf_writer.h"
 #include "moebench/model/synth.h"
 
 namespace moebench::engine {
@@ -190,6 +193,90 @@ TEST(engine, bad_inputs_are_errors) {
   } catch (const error& ex) {
     EXPECT_EQ(ex.id(), "gguf.io");
   }
+}
+
+}  // namespace
+}  // namespace moebench::engine
+
+namespace moebench::engine {
+namespace {
+
+// A copy of `src` with one metadata key replaced (or removed when v is empty) and one tensor
+// left out (when `drop_tensor` is not empty).
+void mutate(const fs::path& src, const fs::path& dst, const std::string& key, std::optional<gguf::owned_value> v,
+            const std::string& drop_tensor) {
+  const gguf::file f(src);
+  gguf::writer w;
+  for (const gguf::metadata_entry& e : f.metadata()) {
+    if (e.key == key) {
+      if (v) w.set(std::string(e.key), *v);
+      continue;
+    }
+    w.set(std::string(e.key), gguf::to_owned(e.val));
+  }
+  if (!key.empty() && f.find(key) == nullptr && v) w.set(key, *v);
+  for (const gguf::tensor_info& t : f.tensors()) {
+    if (t.name == drop_tensor) continue;
+    const auto bytes = f.data(t);
+    w.add_tensor_bytes(std::string(t.name), t.type, t.shape, std::vector<std::byte>(bytes.begin(), bytes.end()));
+  }
+  w.write(dst);
+}
+
+// Hostile hyper-parameters and missing tensors: the engine either loads (and then runs a
+// token) or throws moebench::error with an engine.* or gguf.*/tokenizer.* id; it never crashes.
+TEST(engine, hostile_files_are_errors_not_crashes) {
+  const fs::path dir = fs::temp_directory_path();
+  int errors = 0, loaded = 0;
+  for (const char* preset : {"dsv3-mini", "qwen3moe-mini"}) {
+    const fs::path src = synth_model(preset, gguf::tensor_type::f32);
+    const gguf::file f(src);
+    const std::string arch(f.architecture());
+    std::vector<std::pair<std::string, std::optional<gguf::owned_value>>> edits;
+    for (const gguf::metadata_entry& e : f.metadata()) {
+      const std::string k(e.key);
+      if (!k.starts_with(arch + ".") || !gguf::is_integer(e.val.type())) continue;
+      for (uint32_t v : {0u, 1u, 3u, 7u, 1000000u}) edits.emplace_back(k, gguf::owned_value::u32(v));
+      edits.emplace_back(k, std::nullopt);
+    }
+    edits.emplace_back("general.architecture", gguf::owned_value::string("gpt2"));
+    edits.emplace_back(arch + ".rope.scaling.type", gguf::owned_value::string("longrope"));
+    edits.emplace_back(arch + ".attention.layer_norm_rms_epsilon", gguf::owned_value::string("x"));
+    std::vector<std::string> drops;
+    for (const gguf::tensor_info& t : f.tensors())
+      if ((t.name.starts_with("blk.1.") || !t.name.starts_with("blk.")) && t.name != "output.weight" &&
+          t.name.find("exp_probs_b") == std::string_view::npos)  // optional: tied head, selection bias
+        drops.emplace_back(t.name);
+    const fs::path dst = dir / (std::string("moebench_engine_hostile_") + preset + ".gguf");
+    auto attempt = [&](const std::string& what) {
+      try {
+        engine e(dst, {.threads = 1, .context_length = 64});
+        e.eval(0, std::vector<int32_t>{1, 2, 3});
+        ++loaded;
+      } catch (const error& ex) {
+        ++errors;
+        EXPECT_TRUE(ex.id().starts_with("engine.") || ex.id().starts_with("gguf.") || ex.id().starts_with("tokenizer."))
+            << what << ": " << ex.id();
+      }
+    };
+    for (const auto& [k, v] : edits) {
+      mutate(src, dst, k, v, "");
+      attempt(k);
+    }
+    for (const std::string& t : drops) {
+      mutate(src, dst, "", std::nullopt, t);
+      try {
+        engine e(dst, {.threads = 1});
+        ADD_FAILURE() << "loaded without " << t;
+      } catch (const error& ex) {
+        ++errors;
+        EXPECT_EQ(ex.id(), "engine.missing_tensor") << t;
+      }
+    }
+    fs::remove(dst);
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(loaded, 0);
 }
 
 }  // namespace
