@@ -37,7 +37,7 @@ async function main() {
   const model = await llama.loadModel({ modelPath: args.model, gpuLayers: 0 });
   const context = await model.createContext({
     contextSize: args.context,
-    threads: 2,
+    threads: 1,
     flashAttention: false,
     experimentalKvCacheKeyType: "F32",
     experimentalKvCacheValueType: "F32",
