@@ -13,5 +13,13 @@ struct context {
 void add_version_command(CLI::App& app, context& ctx);
 void add_run_command(CLI::App& app, context& ctx);
 void add_report_command(CLI::App& app, context& ctx);
+void add_serve_command(CLI::App& app, context& ctx);
+void add_bench_openai_command(CLI::App& app, context& ctx);
+
+// Reads an API key from the environment variable `env_name` ("" = no key). The key itself is
+// never printed, logged or recorded; only the variable's name is.
+std::string api_key_from_env(const std::string& env_name, const char* flag);
+// Raises the soft limit on open descriptors to the hard limit (every stream is a socket).
+void raise_open_file_limit();
 
 }  // namespace moebench::cli

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   moebench::cli::add_run_command(app, ctx);
   moebench::cli::add_report_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
+  moebench::cli::add_serve_command(app, ctx);
+  moebench::cli::add_bench_openai_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
