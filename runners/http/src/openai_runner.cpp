@@ -417,7 +417,8 @@ class openai_runner final : public runner {
   }
 
   std::string timeout_message(int64_t deadline_ns, std::string_view what) const {
-    if (now_ns() >= deadline_ns)
+    // arm() rounds the time left down to whole milliseconds.
+    if (now_ns() + 1'000'000 >= deadline_ns)
       return "request timeout (" + std::to_string(options_.request_timeout_ms) + " ms) " + std::string(what);
     return "read timeout: no data for " + std::to_string(options_.read_timeout_ms) + " ms " + std::string(what);
   }

@@ -59,32 +59,40 @@ class echo_state : public std::enable_shared_from_this<echo_state> {
 
   void step() {
     if (produced_ >= limit_ || pieces_.empty()) {
+      flush(text_.size());
       return finish(pieces_.empty() ? generation_finish::stop : generation_finish::length);
     }
-    const std::string& piece = pieces_[static_cast<std::size_t>(produced_) % pieces_.size()];
+    text_ += pieces_[static_cast<std::size_t>(produced_) % pieces_.size()];
     ++produced_;
-    // A stop sequence may straddle pieces: look for it in the text it could end in.
+    // As real servers do: stop before the first stop sequence, and hold back a tail that may
+    // still become one, so that no emitted text ever has to be taken back.
     std::size_t longest = 0;
     for (const auto& s : stop_) longest = std::max(longest, s.size());
-    const std::size_t from = text_.size() > longest ? text_.size() - longest : 0;
-    std::string candidate = text_.substr(from) + piece;
+    const std::size_t from = sent_ >= longest ? sent_ - longest + 1 : 0;
     std::size_t cut = std::string::npos;
+    for (const auto& s : stop_)
+      if (!s.empty()) cut = std::min(cut, text_.find(s, from));
+    if (cut != std::string::npos) {
+      flush(cut);
+      return finish(generation_finish::stop);
+    }
+    std::size_t hold = 0;
     for (const auto& s : stop_) {
       if (s.empty()) continue;
-      for (std::size_t p = candidate.find(s); p != std::string::npos; p = candidate.find(s, p + 1)) {
-        if (from + p + s.size() > text_.size()) {  // ends inside the new piece
-          cut = std::min(cut, from + p);
+      for (std::size_t k = std::min(s.size() - 1, text_.size() - sent_); k > hold; --k) {
+        if (std::string_view(text_).substr(text_.size() - k) == std::string_view(s).substr(0, k)) {
+          hold = k;
           break;
         }
       }
     }
-    if (cut != std::string::npos) {
-      const std::size_t keep = cut > text_.size() ? cut - text_.size() : 0;
-      if (keep > 0) sink_->on_token(std::string_view(piece).substr(0, keep));
-      return finish(generation_finish::stop);
-    }
-    text_ += piece;
-    sink_->on_token(piece);
+    flush(text_.size() - hold);
+  }
+
+  // Emits the text up to `end` that has not been emitted yet.
+  void flush(std::size_t end) {
+    if (end > sent_) sink_->on_token(std::string_view(text_).substr(sent_, end - sent_));
+    sent_ = std::max(sent_, end);
   }
 
   void finish(generation_finish f) {
@@ -106,6 +114,7 @@ class echo_state : public std::enable_shared_from_this<echo_state> {
   const std::chrono::nanoseconds interval_;
   std::chrono::steady_clock::time_point next_;
   std::string text_;
+  std::size_t sent_ = 0;
   int64_t produced_ = 0;
   bool finished_ = false;
   bool cancelled_ = false;

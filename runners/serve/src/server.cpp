@@ -5,6 +5,7 @@
 #include "moebench/serve/server.h"
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -43,9 +44,11 @@ using json = nlohmann::json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-std::string error_body(std::string_view message, std::string_view type, std::string_view code = {}) {
+std::string error_body(std::string_view message, std::string_view type, std::string_view code = {},
+                       std::string_view param = {}) {
   json e = {{"message", message}, {"type", type}};
   e["code"] = code.empty() ? json(nullptr) : json(code);
+  e["param"] = param.empty() ? json(nullptr) : json(param);
   return dump(json{{"error", e}});
 }
 
@@ -65,8 +68,7 @@ struct parsed_request {
 };
 
 [[noreturn]] void reject(std::string message, std::string_view param = {}) {
-  throw rejection{http::status::bad_request,
-                  error_body(message, "invalid_request_error", param.empty() ? "" : std::string(param))};
+  throw rejection{http::status::bad_request, error_body(message, "invalid_request_error", {}, param)};
 }
 
 double number_in(const json& body, const char* key, double fallback, double lo, double hi) {
@@ -593,32 +595,36 @@ class server::impl {
     std::string out;
     bool finished = false;
     if (pr.stream) {
-      http::response<http::empty_body> res{http::status::ok, version};
-      res.set(http::field::server, "moebench");
-      res.set(http::field::content_type, "text/event-stream");
-      res.set(http::field::cache_control, "no-cache");
-      res.keep_alive(keep_alive);
-      res.chunked(true);
-      http::response_serializer<http::empty_body> sr{res};
-      c.stream.expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
-      co_await http::async_write_header(c.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
-      client_ok = !ec;
+      // The response is framed by hand so that the header, the events that have queued and
+      // the end of the body leave in one write: an instant generation costs one syscall.
+      const bool chunked = version >= 11;
+      std::string wire = "HTTP/1.1 200 OK\r\nServer: moebench\r\nContent-Type: text/event-stream\r\n"
+                         "Cache-Control: no-cache\r\n";
+      wire += chunked ? "Transfer-Encoding: chunked\r\n" : "";
+      wire += keep_alive && chunked ? "\r\n" : "Connection: close\r\n\r\n";
+      bool head_sent = false;
       while (client_ok) {
-        if (!state->take(out, finished)) {
+        const bool have = state->take(out, finished);
+        if (!have && head_sent) {
           co_await state->wait();
           continue;
         }
+        if (head_sent) wire.clear();
+        head_sent = true;
         if (!out.empty()) {
-          c.stream.expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
-          co_await asio::async_write(c.stream, http::make_chunk(asio::buffer(out)),
-                                     asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) client_ok = false;
+          if (chunked) {
+            char size[24];
+            const int n = std::snprintf(size, sizeof size, "%zx\r\n", out.size());
+            wire.append(size, static_cast<std::size_t>(n));
+          }
+          wire += out;
+          if (chunked) wire += "\r\n";
         }
-        if (finished) break;
-      }
-      if (client_ok) {
-        co_await asio::async_write(c.stream, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
+        if (finished && chunked) wire += "0\r\n\r\n";
+        c.stream.expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
+        co_await asio::async_write(c.stream, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) client_ok = false;
+        if (finished) break;
       }
     } else {
       while (!finished) {
@@ -637,7 +643,8 @@ class server::impl {
     if (summary.finish == generation_finish::cancelled || !client_ok) cut_.fetch_add(1);
     else completed_.fetch_add(1);
     if (!client_ok) co_return false;
-    if (pr.stream) co_return summary.finish != generation_finish::cancelled;
+    // Without chunked framing (HTTP/1.0) the body ends with the connection.
+    if (pr.stream) co_return version >= 11 && summary.finish != generation_finish::cancelled;
     if (summary.finish == generation_finish::cancelled)
       co_return co_await send_simple(c, version, false, http::status::service_unavailable,
                                      error_body("generation cancelled: the server is shutting down", "server_error",

@@ -109,7 +109,9 @@ TEST(serve_echo, chat_and_whole_responses_agree_with_streams) {
     EXPECT_EQ(a.text, b.text);
     EXPECT_EQ(a.completion_tokens, b.completion_tokens);
     EXPECT_EQ(b.extra["token_source"], "usage");
-    if (api == openai_api::chat) EXPECT_EQ(a.text.substr(0, 6), "user: ");  // the documented default template
+    if (api == openai_api::chat) {
+      EXPECT_EQ(a.text.substr(0, 6), "user: ");  // the documented default template
+    }
   }
 }
 
