@@ -15,11 +15,13 @@ parser::status parser::feed_impl(std::string_view bytes, callback cb, void* ctx)
     // Find the next CR or LF; both end a line (CRLF counts once).
     std::size_t end = pos;
     while (end < bytes.size() && bytes[end] != '\n' && bytes[end] != '\r') ++end;
+    // The same bound whether a line arrives whole or in pieces: the outcome must not depend
+    // on how the network split the stream.
+    if (line_.size() + (end - pos) + data_.size() > max_event_bytes_) {
+      failed_ = true;
+      return status::too_large;
+    }
     if (end == bytes.size()) {
-      if (line_.size() + (end - pos) + data_.size() > max_event_bytes_) {
-        failed_ = true;
-        return status::too_large;
-      }
       line_.append(bytes.data() + pos, end - pos);
       break;
     }

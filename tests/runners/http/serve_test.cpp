@@ -92,6 +92,14 @@ TEST(serve_echo, honours_stop_sequences) {
   ASSERT_EQ(c.status, outcome::ok) << c.error;
   EXPECT_EQ(c.text, "x = 1");
   EXPECT_EQ(c.finish, finish_reason::stop);
+  // A "\n" that may begin "\ndef" is held back until the next piece decides: no emitted text
+  // is ever taken back, and the chunks add up to the text.
+  collect_sink::entry ev;
+  const completion d = one(*r, "a\nb\ndef c", 50, {"\ndef", "zzz"}, &ev);
+  ASSERT_EQ(d.status, outcome::ok) << d.error;
+  EXPECT_EQ(d.text, "a\nb");
+  EXPECT_EQ(ev.chunks, (std::vector<std::string>{"a", "\nb"}));
+  EXPECT_EQ(d.completion_tokens, 3);
 }
 
 TEST(serve_echo, chat_and_whole_responses_agree_with_streams) {
