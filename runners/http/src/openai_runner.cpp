@@ -139,7 +139,7 @@ class openai_runner final : public runner {
       asio::post(j->strand, [j] { j->cancel.emit(asio::cancellation_type::terminal); });
     {
       std::unique_lock lock(mu_);
-      idle_cv_.wait(lock, [&] { return active_.empty(); });
+      idle_cv_.wait(lock, [&] { return active_.empty() && delivering_ == 0; });
     }
     work_.reset();
     ioc_.stop();
@@ -199,7 +199,7 @@ class openai_runner final : public runner {
 
   void flush() override {
     std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [&] { return active_.empty() && queue_.empty(); });
+    idle_cv_.wait(lock, [&] { return active_.empty() && queue_.empty() && delivering_ == 0; });
   }
 
  private:
@@ -226,17 +226,25 @@ class openai_runner final : public runner {
     asio::co_spawn(j->strand, run_job(j), asio::bind_cancellation_slot(j->cancel.slot(), asio::detached));
   }
 
-  void finished(const std::shared_ptr<job>& j) {
+  // Delivers the completion. The id leaves the in-flight set first: once on_complete has been
+  // called the caller may reuse it. flush() also waits for completions being delivered.
+  void complete(const std::shared_ptr<job>& j, completion c) {
     std::shared_ptr<job> next;
     {
       std::lock_guard lock(mu_);
       active_.erase(j->id);
+      ++delivering_;
       if (!cancelled_ && !queue_.empty()) {
         next = queue_.front();
         queue_.pop_front();
         active_.emplace(next->id, next);
       }
-      if (active_.empty()) idle_cv_.notify_all();
+    }
+    j->sink->on_complete(j->id, std::move(c));
+    {
+      std::lock_guard lock(mu_);
+      --delivering_;
+      if (active_.empty() && delivering_ == 0) idle_cv_.notify_all();
     }
     if (next) spawn(next);
   }
@@ -254,6 +262,10 @@ class openai_runner final : public runner {
     try {
       for (;;) {
         a = attempt{};
+        if (is_cancelled()) {  // started just as the runner shut down
+          a.fail(outcome::cancelled, "runner shut down");
+          break;
+        }
         ++attempts;
         co_await run_attempt(*j, a);
         if (a.status == outcome::ok) break;
@@ -309,8 +321,7 @@ class openai_runner final : public runner {
                {"attempts", attempts},
                {"content_chunks", a.chunks},
                {"http_status", a.http_status}};
-    j->sink->on_complete(j->id, std::move(c));
-    finished(j);
+    complete(j, std::move(c));
   }
 
   awaitable<void> run_attempt(job& j, attempt& a) {
@@ -669,6 +680,7 @@ class openai_runner final : public runner {
   bool cancelled_ = false;
   std::unordered_map<uint64_t, std::shared_ptr<job>> active_;
   std::deque<std::shared_ptr<job>> queue_;
+  int64_t delivering_ = 0;  // completions being delivered (already out of active_)
   tcp::resolver::results_type endpoints_;
   std::vector<int> pool_;  // idle keep-alive connections (native handles, plain HTTP only)
 };

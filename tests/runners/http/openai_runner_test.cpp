@@ -341,6 +341,19 @@ TEST(openai_runner, concurrency_limit_queues_requests) {
   EXPECT_LE(s.max_concurrent(), 2);
 }
 
+TEST(openai_runner, an_id_may_be_reused_once_completed) {
+  fault_server s(ok_stream);
+  auto r = make_openai_runner(fast_options(s.url()));
+  for (int i = 0; i < 30; ++i) {
+    collect_sink sink;
+    request q;
+    q.id = 5;  // on_complete ends the request's flight: the harness may reuse its id at once
+    r->submit(std::span<const request>(&q, 1), sink);
+    ASSERT_EQ(sink.wait(5).status, outcome::ok);
+  }
+  r->flush();
+}
+
 TEST(openai_runner, destruction_cancels_in_flight_requests) {
   fault_server s([](const fault_server::connection& c) {
     c.send(fault_server::sse_head());
