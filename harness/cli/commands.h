@@ -13,5 +13,6 @@ struct context {
 void add_version_command(CLI::App& app, context& ctx);
 void add_run_command(CLI::App& app, context& ctx);
 void add_report_command(CLI::App& app, context& ctx);
+void add_targets_command(CLI::App& app, context& ctx);
 
 }  // namespace moebench::cli
