@@ -464,7 +464,8 @@ struct cost_row {
   std::vector<metric> metrics;
 };
 
-void print_cost(const std::vector<suite_result>& rows, const tg::model_config& m, int64_t batch, int64_t context) {
+void print_cost(const std::vector<suite_result>& rows, const tg::model_config& m, int64_t batch, int64_t context,
+                const std::string& calib, double in_mean, double out_mean) {
   fmt::print("cost: model config {} ({}; {}), batch {}, context {}\n", m.id, m.name, m.status, batch, context);
   fmt::print("{:<22} {:<9} {:>5} {:>12} {:>12} {:>9}  {:<36} {:>9} {:>9} {:>9} {:>10}\n", "target", "kind", "dev",
              "decode tok/s", "prefill tok/s", "TPOT ms", "price tier", "$/M in", "$/M out", "$/M total", "J/tok out");
@@ -492,8 +493,11 @@ void print_cost(const std::vector<suite_result>& rows, const tg::model_config& m
     for (const auto& note : s.per_task.value("notes", std::vector<std::string>{}))
       if (!note.starts_with("roofline:")) fmt::print("{:<22}   note: {}\n", "", note);
   }
-  fmt::print("modelled rows: roofline projections from the target data files (uncalibrated unless stated);"
-             " measured rows: this host, model given by --model\n");
+  fmt::print("modelled rows: roofline projections from the target data files ({}); $/M input at the prefill"
+             " rate, $/M output at the decode rate, $/M total over the blended workload ({} in / {} out tokens)\n"
+             "measured rows: this host running --model (offline scenario): output and input tok/s of that run, each"
+             " basis charged the whole device time\n",
+             calib, in_mean, out_mean);
 }
 
 int run_cost(const measurement_common& c, const measurement_request& r) {
@@ -577,10 +581,13 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
     s.metrics.push_back(plain_metric("decode_tok_s_per_device", p.decode_tok_s / static_cast<double>(p.devices), "tok/s", 1, mod));
     s.metrics.push_back(plain_metric("tpot_ms", p.tpot_ms, "ms", 1, mod));
     s.metrics.push_back(plain_metric("prefill_tok_s", p.prefill_tok_s, "tok/s", 1, mod));
-    s.metrics.push_back(plain_metric("input_tok_s", b.input_tok_s, "tok/s", 1, mod));
-    s.metrics.push_back(plain_metric("output_tok_s", b.output_tok_s, "tok/s", 1, mod));
+    s.metrics.push_back(plain_metric("blended_input_tok_s", b.input_tok_s, "tok/s", 1, mod));
+    s.metrics.push_back(plain_metric("blended_output_tok_s", b.output_tok_s, "tok/s", 1, mod));
     s.metrics.push_back(plain_metric("total_tok_s", b.total_tok_s, "tok/s", 1, mod));
-    add_cost_metrics(s.metrics, rt.target, p.devices, b.input_tok_s, b.output_tok_s, b.total_tok_s, 1, mod, std::nullopt);
+    // Input tokens carry the prefill device time, output tokens the decode device time (the
+    // disaggregated attribution); total tokens share the blended workload's device time.
+    add_cost_metrics(s.metrics, rt.target, p.devices, p.prefill_tok_s, p.decode_tok_s, b.total_tok_s, 1, mod,
+                     std::nullopt);
     s.per_task = {{"target", rt.target.id}, {"kind", "modelled"}, {"projection", p}, {"target_figures", rt.target},
                   {"notes", p.notes}, {"workload", {{"input_tokens_mean", in_mean}, {"output_tokens_mean", out_mean}}}};
     rows.push_back(std::move(s));
@@ -615,7 +622,7 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
   const fs::path dir = create_run_dir(c, hash, run_json);
   run_json = nlohmann::json::parse(read_file(dir / "run.json"));
   write_file_atomic(dir / "samples.jsonl", journal);
-  print_cost(rows, m, r.batch, r.context);
+  print_cost(rows, m, r.batch, r.context, po.calib.source, in_mean, out_mean);
   finish_run(dir, run_json, std::move(rows), start_ns, 0);
   fmt::print("run: {}\n", dir.string());
   return exit_ok;

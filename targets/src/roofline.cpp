@@ -255,8 +255,10 @@ peak_choice choose_peak(const hardware_target& t, precision p, std::vector<std::
   if (!c)
     throw error("targets.missing_figure", {"", 0, "bf16_dense_tflops"},
                 "target '" + t.id + "' has no compute peak for " + std::string(to_string(p)) + " or bf16");
-  notes.push_back("no " + std::string(to_string(p)) + " peak published for " + t.id +
-                  ": BF16 peak used (weights upcast)");
+  notes.push_back(t.kind == target_kind::measured
+                      ? "CPU compute roof: the measured FP32 multiply-add rate, for every precision"
+                      : "no " + std::string(to_string(p)) + " peak published for " + t.id +
+                            ": BF16 peak used (weights upcast)");
   return *c;
 }
 
