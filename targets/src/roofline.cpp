@@ -293,7 +293,11 @@ projection project(const model_config& m, const hardware_target& t, const projec
   p.weight_bytes = m.get("total_params") * b_w;
   p.kv_bytes_total = batch * ctx * d.kv_bytes_per_token;
   const double mem_per_device = t.at("memory_gb").value * 1e9 * o.usable_memory_fraction;
-  p.devices_for_memory = static_cast<int64_t>(std::ceil((p.weight_bytes + p.kv_bytes_total) / mem_per_device));
+  const double needed = std::ceil((p.weight_bytes + p.kv_bytes_total) / mem_per_device);
+  if (!(needed <= 1e9))
+    throw error("roofline.out_of_range", {"", 0, t.id},
+                "the model would need more than 10^9 devices of '" + t.id + "': check the figures");
+  p.devices_for_memory = std::max<int64_t>(1, static_cast<int64_t>(needed));
   p.devices = o.devices > 0 ? o.devices : p.devices_for_memory;
   p.fits = p.devices >= p.devices_for_memory;
   if (!p.fits)

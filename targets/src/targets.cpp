@@ -112,7 +112,7 @@ nlohmann::json parse_root(std::string_view text, const std::string& file) {
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw error("targets.bad_json", {file}, e.what());
   }
   if (!root.is_object()) throw error("targets.bad_file", {file}, "expected a JSON object");

@@ -89,7 +89,7 @@ length_pairs parse_lengths_jsonl(std::string_view content, const std::string& fi
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw error("lengths.bad_json", {file, line_no}, e.what());
     }
     if (!j.is_object()) throw error("lengths.bad_record", {file, line_no}, "expected a JSON object");

@@ -36,10 +36,10 @@ TEST(throughput_cli, server_run_puts_every_metric_in_results_json) {
                                 "--target", "cpu", "--threads", "1", "--scenario", "server", "--rate", "50",
                                 "--queries", "20", "--min-queries", "20", "--min-duration-s", "0",
                                 "--input-len", "16", "--output-len", "8", "--slo", "ttft=2000ms,tpot=80ms",
-                                "--seed", "5", "--out", dir.path().string()},
+                                "--seed", "5", "--out", (dir / "runs").string()},
                                dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  const fs::path run = only_run(dir.path());
+  const fs::path run = only_run(dir / "runs");
   const auto results = nlohmann::json::parse(slurp(run / "results.json"));
   ASSERT_EQ(results.at("suites").size(), 1u);
   const auto& s = results["suites"][0];
@@ -77,10 +77,10 @@ TEST(throughput_cli, too_short_a_run_is_invalid_and_says_why) {
   const cli_result r = run_cli({"run", "--suite", "throughput", "--model", "fake:ttft_ms=0,tpot_ms=0,slots=2",
                                 "--target", "cpu", "--threads", "1", "--scenario", "offline", "--queries", "4",
                                 "--min-queries", "10", "--min-duration-s", "3600", "--input-len", "4",
-                                "--output-len", "2", "--out", dir.path().string()},
+                                "--output-len", "2", "--out", (dir / "runs").string()},
                                dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto results = nlohmann::json::parse(slurp(only_run(dir.path()) / "results.json"));
+  const auto results = nlohmann::json::parse(slurp(only_run(dir / "runs") / "results.json"));
   const auto& v = results["suites"][0].at("validity");
   EXPECT_FALSE(v.at("valid").get<bool>());
   ASSERT_EQ(v.at("reasons").size(), 2u);
@@ -96,10 +96,10 @@ TEST(throughput_cli, sweep_doubles_concurrency_until_throughput_saturates) {
   const cli_result r = run_cli({"run", "--suite", "throughput", "--model", "fake:ttft_ms=4,tpot_ms=2,slots=2",
                                 "--target", "cpu", "--threads", "1", "--scenario", "sweep", "--queries", "12",
                                 "--min-queries", "1", "--min-duration-s", "0", "--max-concurrency", "64",
-                                "--input-len", "8", "--output-len", "6", "--out", dir.path().string()},
+                                "--input-len", "8", "--output-len", "6", "--out", (dir / "runs").string()},
                                dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto results = nlohmann::json::parse(slurp(only_run(dir.path()) / "results.json"));
+  const auto results = nlohmann::json::parse(slurp(only_run(dir / "runs") / "results.json"));
   const auto& suites = results.at("suites");
   ASSERT_GE(suites.size(), 2u);
   EXPECT_LT(suites.size(), 7u);  // stopped before 64
@@ -112,7 +112,7 @@ TEST(throughput_cli, sweep_doubles_concurrency_until_throughput_saturates) {
 TEST(throughput_cli, bad_settings_are_errors_naming_the_flag) {
   temp_dir dir;
   const auto expect_bad = [&](std::vector<std::string> args, const std::string& needle) {
-    std::vector<std::string> full = {"run", "--suite", "throughput", "--out", dir.path().string()};
+    std::vector<std::string> full = {"run", "--suite", "throughput", "--out", (dir / "runs").string()};
     full.insert(full.end(), args.begin(), args.end());
     const cli_result r = run_cli(full, dir.path());
     EXPECT_EQ(r.exit_code, 2) << needle << ": " << r.out;
@@ -126,16 +126,16 @@ TEST(throughput_cli, bad_settings_are_errors_naming_the_flag) {
   expect_bad({}, "needs a generating runner");
   expect_bad({"--model", "fake:", "--target", "tpu-v9"}, "unknown target 'tpu-v9'");
   expect_bad({"--model", "gguf:m.gguf"}, "not built into this moebench yet");
-  EXPECT_TRUE(fs::is_empty(dir.path()) || !fs::exists(dir.path() / "runs"));
+  EXPECT_FALSE(fs::exists(dir / "runs") && !fs::is_empty(dir / "runs"));  // nothing written
 }
 
 TEST(throughput_cli, cost_suite_labels_modelled_rows_and_matches_the_projection) {
   temp_dir dir;
   const cli_result r = run_cli({"run", "--suite", "cost", "--target", "h100,h200,ascend-910c", "--model-config",
-                                "deepseek-v3", "--batch", "1", "--context", "4096", "--out", dir.path().string()},
+                                "deepseek-v3", "--batch", "1", "--context", "4096", "--out", (dir / "runs").string()},
                                dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto results = nlohmann::json::parse(slurp(only_run(dir.path()) / "results.json"));
+  const auto results = nlohmann::json::parse(slurp(only_run(dir / "runs") / "results.json"));
   ASSERT_EQ(results.at("suites").size(), 3u);
   const cli_result p = run_cli({"targets", "project", "--model-config", "deepseek-v3", "--target", "h200", "--batch",
                                 "1", "--context", "4096", "--json"},
