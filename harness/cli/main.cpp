@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   moebench::cli::add_run_command(app, ctx);
   moebench::cli::add_report_command(app, ctx);
   moebench::cli::add_targets_command(app, ctx);
+  moebench::cli::add_bench_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
+  moebench::cli::add_model_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -139,6 +139,26 @@ TEST(cli, evaluate_only_writes_human_eval_results_and_keeps_extra_fields) {
   EXPECT_GE(metrics[0]["cis"][1]["hi"].get<double>(), 2.0 / 3.0);
 }
 
+TEST(cli, every_known_wrong_solution_fails_and_every_problem_has_one) {
+  temp_dir dir;
+  const fs::path wrong = fs::path(testing::source_dir()) / "suites/humaneval/data/wrong_solutions.jsonl";
+  write_text(dir / "wrong.jsonl", slurp(wrong));
+  const cli_result r = run_cli({"run", "--suite", "humaneval", "--samples", (dir / "wrong.jsonl").string(),
+                                "--out", (dir / "runs").string(), "--progress", "quiet"},
+                               dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto results = nlohmann::json::parse(slurp(only_run(dir / "runs") / "results.json"));
+  const auto& suite = results["suites"][0];
+  EXPECT_FALSE(suite["verdicts"].contains("passed")) << suite["verdicts"].dump();
+  EXPECT_FALSE(suite["verdicts"].contains("sandbox_error")) << suite["verdicts"].dump();
+  EXPECT_EQ(suite["tasks_evaluated"], suite["tasks_total"]) << "a problem without a wrong solution";
+  EXPECT_DOUBLE_EQ(suite["metrics"][0]["value"].get<double>(), 0.0);
+  for (const auto& rec : read_jsonl(dir / "wrong.jsonl_results.jsonl")) {
+    EXPECT_FALSE(rec["passed"].get<bool>()) << rec["task_id"] << ": " << rec["mistake"];
+    EXPECT_TRUE(rec["result"].get<std::string>().starts_with("failed")) << rec["result"];
+  }
+}
+
 struct bad_input_case {
   std::string name;
   std::string samples;   // empty: use a valid one

@@ -1,0 +1,612 @@
+#include "moebench/model/synth.h"
+
+#include <cmath>
+#include <array>
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "moebench/enum_names.h"
+#include "moebench/error.h"
+#include "moebench/model/gguf.h"
+#include "moebench/model/gguf_writer.h"
+
+namespace moebench::model {
+
+namespace {
+
+constexpr std::array<std::pair<synth_arch, std::string_view>, 3> arch_names{{
+    {synth_arch::deepseek2, "deepseek2"},
+    {synth_arch::qwen3moe, "qwen3moe"},
+    {synth_arch::llama, "llama"},
+}};
+constexpr std::array<std::pair<gating_func, std::string_view>, 2> gating_names{{
+    {gating_func::softmax, "softmax"},
+    {gating_func::sigmoid, "sigmoid"},
+}};
+constexpr std::array<std::pair<mla_layout, std::string_view>, 2> layout_names{{
+    {mla_layout::split, "split"},
+    {mla_layout::combined, "combined"},
+}};
+
+// ---- deterministic random numbers ------------------------------------------------------------
+// splitmix64 to seed, xoshiro256** to draw: fixed algorithms, so a seed gives the same model on
+// every platform and standard library.
+
+uint64_t splitmix64(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+class xoshiro256 {
+ public:
+  explicit xoshiro256(uint64_t seed) {
+    for (auto& w : s_) w = splitmix64(seed);
+  }
+  uint64_t next() {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  // Uniform in [-1, 1), 24 bits of resolution.
+  float symmetric() { return static_cast<float>(next() >> 40) * (2.0f / 16777216.0f) - 1.0f; }
+
+ private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::array<uint64_t, 4> s_{};
+};
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+// Each tensor row has its own stream, derived from (seed, tensor name, row), so rows can be
+// produced in any order and a tensor does not depend on the others.
+gguf::row_source uniform_rows(uint64_t seed, const std::string& tensor, int64_t row_length,
+                              float amplitude) {
+  const uint64_t base = seed ^ fnv1a(tensor);
+  return [base, row_length, amplitude](int64_t row, float* out) {
+    uint64_t s = base + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(row + 1);
+    xoshiro256 rng(splitmix64(s));
+    for (int64_t i = 0; i < row_length; ++i) out[i] = amplitude * rng.symmetric();
+  };
+}
+
+gguf::row_source constant_rows(int64_t row_length, float value) {
+  return [row_length, value](int64_t, float* out) {
+    for (int64_t i = 0; i < row_length; ++i) out[i] = value;
+  };
+}
+
+[[noreturn]] void bad(const std::string& source, const std::string& field, const std::string& msg) {
+  throw error("synth.bad_config", {source, 0, field}, msg);
+}
+
+// ---- model writing ---------------------------------------------------------------------------
+
+struct model_builder {
+  const synth_config& c;
+  const synth_options& o;
+  gguf::writer& w;
+  std::string arch;
+
+  std::string key(std::string_view suffix) const { return arch + "." + std::string(suffix); }
+  void u32(std::string_view suffix, uint32_t v) { w.set(key(suffix), gguf::owned_value::u32(v)); }
+  void f32(std::string_view suffix, float v) { w.set(key(suffix), gguf::owned_value::f32(v)); }
+
+  // The requested type where the row length allows it, else the next finer one.
+  gguf::tensor_type matrix_type(int64_t row_length) const {
+    gguf::tensor_type t = o.type;
+    if (t == gguf::tensor_type::q4_k && !gguf::row_bytes(t, row_length)) t = gguf::tensor_type::q8_0;
+    if (t == gguf::tensor_type::q8_0 && !gguf::row_bytes(t, row_length)) t = gguf::tensor_type::f16;
+    return t;
+  }
+
+  // A weight matrix (ggml shape, shape[0] = fan-in): uniform with std gain / sqrt(fan-in).
+  void matrix(const std::string& name, std::vector<int64_t> shape, float gain = 1.0f) {
+    const float amplitude = gain * std::sqrt(3.0f / static_cast<float>(shape[0]));
+    auto rows = uniform_rows(o.seed, name, shape[0], amplitude);
+    const gguf::tensor_type type = matrix_type(shape[0]);
+    w.add_tensor(name, type, std::move(shape), std::move(rows));
+  }
+  void norm(const std::string& name, int64_t n) {
+    w.add_tensor(name, gguf::tensor_type::f32, {n}, constant_rows(n, 1.0f));
+  }
+  void f32_matrix(const std::string& name, std::vector<int64_t> shape, float amplitude) {
+    auto rows = uniform_rows(o.seed, name, shape[0], amplitude);
+    w.add_tensor(name, gguf::tensor_type::f32, std::move(shape), std::move(rows));
+  }
+  static std::string blk(uint32_t i, std::string_view t) { return fmt::format("blk.{}.{}.weight", i, t); }
+
+  void common_hparams(uint32_t n_vocab) {
+    u32("context_length", c.context_length);
+    u32("embedding_length", c.n_embd);
+    u32("block_count", c.n_layer);
+    u32("feed_forward_length", c.n_ff);
+    u32("attention.head_count", c.n_head);
+    f32("rope.freq_base", c.rope_freq_base);
+    f32("attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    u32("expert_count", c.n_expert);
+    u32("expert_used_count", c.n_expert_used);
+    u32("vocab_size", n_vocab);
+    if (c.yarn) {
+      w.set(key("rope.scaling.type"), gguf::owned_value::string("yarn"));
+      f32("rope.scaling.factor", c.yarn->factor);
+      u32("rope.scaling.original_context_length", c.yarn->original_context_length);
+    }
+  }
+
+  void embeddings(uint32_t n_vocab) {
+    // Embedding rows with unit variance; the output head with gain 3 so that greedy choices
+    // have clear margins (logit std ~3).
+    matrix("token_embd.weight", {c.n_embd, n_vocab}, std::sqrt(static_cast<float>(c.n_embd)));
+    norm("output_norm.weight", c.n_embd);
+    if (!c.tied_embeddings) matrix("output.weight", {c.n_embd, n_vocab}, 3.0f);
+  }
+
+  void deepseek2(uint32_t n_vocab) {
+    common_hparams(n_vocab);
+    const uint32_t k_mla = c.qk_nope_head_dim + c.qk_rope_head_dim;
+    u32("leading_dense_block_count", c.n_leading_dense);
+    u32("attention.q_lora_rank", c.q_lora_rank);
+    u32("attention.kv_lora_rank", c.kv_lora_rank);
+    if (c.layout == mla_layout::split) {
+      // MLA as MQA over the latent: one "head" of kv_lora_rank + rope dims.
+      u32("attention.head_count_kv", 1);
+      u32("attention.key_length", c.kv_lora_rank + c.qk_rope_head_dim);
+      u32("attention.value_length", c.kv_lora_rank);
+      u32("attention.key_length_mla", k_mla);
+      u32("attention.value_length_mla", c.v_head_dim);
+    } else {
+      u32("attention.head_count_kv", c.n_head);
+      u32("attention.key_length", k_mla);
+      u32("attention.value_length", c.v_head_dim);
+    }
+    u32("expert_feed_forward_length", c.n_ff_exp);
+    u32("expert_shared_count", c.n_expert_shared);
+    f32("expert_weights_scale", c.expert_weights_scale);
+    w.set(key("expert_weights_norm"), gguf::owned_value::boolean(c.expert_weights_norm));
+    u32("expert_gating_func", c.gating == gating_func::softmax ? 1 : 2);
+    if (c.n_expert_groups > 1) {
+      u32("expert_group_count", c.n_expert_groups);
+      u32("expert_group_used_count", c.n_group_used);
+    }
+    u32("rope.dimension_count", c.qk_rope_head_dim);
+    if (c.yarn) f32("rope.scaling.yarn_log_multiplier", 0.1f * c.yarn->mscale_all_dim);
+
+    embeddings(n_vocab);
+    const int64_t E = c.n_embd;
+    const int64_t H = c.n_head;
+    for (uint32_t i = 0; i < c.n_layer; ++i) {
+      norm(blk(i, "attn_norm"), E);
+      if (c.q_lora_rank > 0) {
+        norm(blk(i, "attn_q_a_norm"), c.q_lora_rank);
+        matrix(blk(i, "attn_q_a"), {E, c.q_lora_rank});
+        matrix(blk(i, "attn_q_b"), {c.q_lora_rank, H * k_mla});
+      } else {
+        matrix(blk(i, "attn_q"), {E, H * k_mla});
+      }
+      norm(blk(i, "attn_kv_a_norm"), c.kv_lora_rank);
+      matrix(blk(i, "attn_kv_a_mqa"), {E, c.kv_lora_rank + c.qk_rope_head_dim});
+      if (c.layout == mla_layout::split) {
+        matrix(blk(i, "attn_k_b"), {c.qk_nope_head_dim, c.kv_lora_rank, H});
+        matrix(blk(i, "attn_v_b"), {c.kv_lora_rank, c.v_head_dim, H});
+      } else {
+        matrix(blk(i, "attn_kv_b"), {c.kv_lora_rank, H * (c.qk_nope_head_dim + c.v_head_dim)});
+      }
+      matrix(blk(i, "attn_output"), {H * c.v_head_dim, E});
+      norm(blk(i, "ffn_norm"), E);
+      if (i < c.n_leading_dense) {
+        matrix(blk(i, "ffn_gate"), {E, c.n_ff});
+        matrix(blk(i, "ffn_up"), {E, c.n_ff});
+        matrix(blk(i, "ffn_down"), {c.n_ff, E});
+      } else {
+        f32_matrix(blk(i, "ffn_gate_inp"), {E, c.n_expert}, std::sqrt(3.0f / static_cast<float>(E)));
+        if (c.expert_selection_bias)
+          f32_matrix(fmt::format("blk.{}.exp_probs_b.bias", i), {c.n_expert}, 0.1f);
+        matrix(blk(i, "ffn_gate_exps"), {E, c.n_ff_exp, c.n_expert});
+        matrix(blk(i, "ffn_up_exps"), {E, c.n_ff_exp, c.n_expert});
+        matrix(blk(i, "ffn_down_exps"), {c.n_ff_exp, E, c.n_expert});
+        if (c.n_expert_shared > 0) {
+          const int64_t shared = static_cast<int64_t>(c.n_ff_exp) * c.n_expert_shared;
+          matrix(blk(i, "ffn_gate_shexp"), {E, shared});
+          matrix(blk(i, "ffn_up_shexp"), {E, shared});
+          matrix(blk(i, "ffn_down_shexp"), {shared, E});
+        }
+      }
+    }
+  }
+
+  void gqa_attention(uint32_t i, bool qk_norm) {
+    const int64_t E = c.n_embd;
+    norm(blk(i, "attn_norm"), E);
+    matrix(blk(i, "attn_q"), {E, static_cast<int64_t>(c.head_dim) * c.n_head});
+    matrix(blk(i, "attn_k"), {E, static_cast<int64_t>(c.head_dim) * c.n_head_kv});
+    matrix(blk(i, "attn_v"), {E, static_cast<int64_t>(c.head_dim) * c.n_head_kv});
+    matrix(blk(i, "attn_output"), {static_cast<int64_t>(c.head_dim) * c.n_head, E});
+    if (qk_norm) {
+      norm(blk(i, "attn_q_norm"), c.head_dim);
+      norm(blk(i, "attn_k_norm"), c.head_dim);
+    }
+    norm(blk(i, "ffn_norm"), E);
+    f32_matrix(blk(i, "ffn_gate_inp"), {E, c.n_expert}, std::sqrt(3.0f / static_cast<float>(E)));
+  }
+
+  void qwen3moe(uint32_t n_vocab) {
+    common_hparams(n_vocab);
+    u32("attention.head_count_kv", c.n_head_kv);
+    u32("attention.key_length", c.head_dim);
+    u32("attention.value_length", c.head_dim);
+    u32("expert_feed_forward_length", c.n_ff_exp);
+    embeddings(n_vocab);
+    for (uint32_t i = 0; i < c.n_layer; ++i) {
+      gqa_attention(i, true);
+      matrix(blk(i, "ffn_gate_exps"), {c.n_embd, c.n_ff_exp, c.n_expert});
+      matrix(blk(i, "ffn_up_exps"), {c.n_embd, c.n_ff_exp, c.n_expert});
+      matrix(blk(i, "ffn_down_exps"), {c.n_ff_exp, c.n_embd, c.n_expert});
+    }
+  }
+
+  void llama(uint32_t n_vocab) {
+    common_hparams(n_vocab);
+    u32("attention.head_count_kv", c.n_head_kv);
+    u32("rope.dimension_count", c.head_dim);
+    if (c.head_dim * c.n_head != c.n_embd) {
+      u32("attention.key_length", c.head_dim);
+      u32("attention.value_length", c.head_dim);
+    }
+    embeddings(n_vocab);
+    for (uint32_t i = 0; i < c.n_layer; ++i) {
+      gqa_attention(i, false);
+      matrix(blk(i, "ffn_gate_exps"), {c.n_embd, c.n_ff, c.n_expert});
+      matrix(blk(i, "ffn_up_exps"), {c.n_embd, c.n_ff, c.n_expert});
+      matrix(blk(i, "ffn_down_exps"), {c.n_ff, c.n_embd, c.n_expert});
+    }
+  }
+};
+
+uint32_t file_type(gguf::tensor_type t) {
+  // llama_ftype values: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_Q4_K_S 14.
+  if (t == gguf::tensor_type::f16) return 1;
+  if (t == gguf::tensor_type::q8_0) return 7;
+  if (t == gguf::tensor_type::q4_k) return 14;
+  return 0;
+}
+
+uint32_t add_vocab(gguf::writer& w, const synth_options& o) {
+  if (o.vocab_from) {
+    const gguf::file src(*o.vocab_from);
+    const auto tokens = src.get_string_array("tokenizer.ggml.tokens");
+    if (tokens.empty())
+      throw error("synth.bad_vocab", {src.path(), 0, "tokenizer.ggml.tokens"}, "vocabulary is empty");
+    for (const gguf::metadata_entry& e : src.metadata())
+      if (e.key.starts_with("tokenizer.")) w.set(std::string(e.key), gguf::to_owned(e.val));
+    return static_cast<uint32_t>(tokens.size());
+  }
+  const builtin_vocab& v = default_vocab();
+  w.set("tokenizer.ggml.model", gguf::owned_value::string("gpt2"));
+  w.set("tokenizer.ggml.pre", gguf::owned_value::string("gpt-2"));
+  w.set("tokenizer.ggml.tokens", gguf::owned_value::string_array(v.tokens));
+  w.set("tokenizer.ggml.token_type", gguf::owned_value::i32_array(v.token_types));
+  w.set("tokenizer.ggml.merges", gguf::owned_value::string_array(v.merges));
+  w.set("tokenizer.ggml.bos_token_id", gguf::owned_value::u32(static_cast<uint32_t>(v.bos_id)));
+  w.set("tokenizer.ggml.eos_token_id", gguf::owned_value::u32(static_cast<uint32_t>(v.eos_id)));
+  w.set("tokenizer.ggml.add_bos_token", gguf::owned_value::boolean(true));
+  w.set("tokenizer.ggml.add_eos_token", gguf::owned_value::boolean(false));
+  return static_cast<uint32_t>(v.tokens.size());
+}
+
+}  // namespace
+
+std::vector<std::string_view> preset_names() {
+  return {"dsv3-mini", "dsv2-lite-mini", "qwen3moe-mini", "mixtral-mini"};
+}
+
+synth_config preset(std::string_view name) {
+  synth_config c;
+  c.name = std::string(name);
+  if (name == "dsv3-mini") {
+    // DeepSeek-V3 in miniature: q-LoRA, MLA, one leading dense block, 16 routed experts in 4
+    // groups (top-2 groups, top-4 experts), sigmoid scores with a selection bias, normalised
+    // and scaled weights, one shared expert, YaRN.
+    c.arch = synth_arch::deepseek2;
+    c.n_embd = 256;
+    c.n_layer = 3;
+    c.n_head = 4;
+    c.n_ff = 512;
+    c.n_ff_exp = 64;
+    c.n_expert = 16;
+    c.n_expert_used = 4;
+    c.n_expert_shared = 1;
+    c.n_leading_dense = 1;
+    c.n_expert_groups = 4;
+    c.n_group_used = 2;
+    c.gating = gating_func::sigmoid;
+    c.expert_weights_norm = true;
+    c.expert_weights_scale = 2.5f;
+    c.expert_selection_bias = true;
+    c.q_lora_rank = 128;
+    c.kv_lora_rank = 64;
+    c.qk_nope_head_dim = 32;
+    c.qk_rope_head_dim = 16;
+    c.v_head_dim = 32;
+    c.layout = mla_layout::split;
+    c.yarn = yarn_config{4.0f, 256, 1.0f};
+  } else if (name == "dsv2-lite-mini") {
+    // DeepSeek-V2-Lite in miniature: no q-LoRA, softmax gating without groups or bias, two
+    // shared experts, the combined attn_kv_b layout.
+    c.arch = synth_arch::deepseek2;
+    c.n_embd = 256;
+    c.n_layer = 3;
+    c.n_head = 4;
+    c.n_ff = 512;
+    c.n_ff_exp = 64;
+    c.n_expert = 16;
+    c.n_expert_used = 4;
+    c.n_expert_shared = 2;
+    c.n_leading_dense = 1;
+    c.gating = gating_func::softmax;
+    c.expert_weights_norm = false;
+    c.expert_weights_scale = 1.0f;
+    c.q_lora_rank = 0;
+    c.kv_lora_rank = 64;
+    c.qk_nope_head_dim = 32;
+    c.qk_rope_head_dim = 16;
+    c.v_head_dim = 32;
+    c.layout = mla_layout::combined;
+    c.yarn = yarn_config{4.0f, 256, 0.707f};
+  } else if (name == "qwen3moe-mini") {
+    c.arch = synth_arch::qwen3moe;
+    c.n_embd = 256;
+    c.n_layer = 2;
+    c.n_head = 4;
+    c.n_head_kv = 2;
+    c.head_dim = 64;
+    c.n_ff = 512;
+    c.n_ff_exp = 128;
+    c.n_expert = 8;
+    c.n_expert_used = 2;
+    c.expert_weights_norm = true;
+    c.rope_freq_base = 1000000.0f;
+  } else if (name == "mixtral-mini") {
+    c.arch = synth_arch::llama;
+    c.n_embd = 256;
+    c.n_layer = 2;
+    c.n_head = 4;
+    c.n_head_kv = 2;
+    c.head_dim = 64;
+    c.n_ff = 256;
+    c.n_expert = 4;
+    c.n_expert_used = 2;
+    c.rope_freq_base = 1000000.0f;
+    c.rms_norm_eps = 1e-5f;
+  } else {
+    std::string known;
+    for (auto n : preset_names()) known += (known.empty() ? "" : ", ") + std::string(n);
+    throw error("synth.unknown_preset", {"", 0, "--preset"},
+                fmt::format("unknown preset '{}' (known: {})", name, known));
+  }
+  return c;
+}
+
+void to_json(nlohmann::json& j, const synth_config& c) {
+  j = nlohmann::json{
+      {"arch", detail::enum_to_string(arch_names, c.arch)},
+      {"name", c.name},
+      {"context_length", c.context_length},
+      {"n_embd", c.n_embd},
+      {"n_layer", c.n_layer},
+      {"n_head", c.n_head},
+      {"n_head_kv", c.n_head_kv},
+      {"head_dim", c.head_dim},
+      {"n_ff", c.n_ff},
+      {"n_ff_exp", c.n_ff_exp},
+      {"n_expert", c.n_expert},
+      {"n_expert_used", c.n_expert_used},
+      {"n_expert_shared", c.n_expert_shared},
+      {"n_leading_dense", c.n_leading_dense},
+      {"n_expert_groups", c.n_expert_groups},
+      {"n_group_used", c.n_group_used},
+      {"gating", detail::enum_to_string(gating_names, c.gating)},
+      {"expert_weights_norm", c.expert_weights_norm},
+      {"expert_weights_scale", c.expert_weights_scale},
+      {"expert_selection_bias", c.expert_selection_bias},
+      {"q_lora_rank", c.q_lora_rank},
+      {"kv_lora_rank", c.kv_lora_rank},
+      {"qk_nope_head_dim", c.qk_nope_head_dim},
+      {"qk_rope_head_dim", c.qk_rope_head_dim},
+      {"v_head_dim", c.v_head_dim},
+      {"mla_layout", detail::enum_to_string(layout_names, c.layout)},
+      {"rope_freq_base", c.rope_freq_base},
+      {"rms_norm_eps", c.rms_norm_eps},
+      {"tied_embeddings", c.tied_embeddings},
+  };
+  if (c.yarn)
+    j["yarn"] = {{"factor", c.yarn->factor},
+                 {"original_context_length", c.yarn->original_context_length},
+                 {"mscale_all_dim", c.yarn->mscale_all_dim}};
+  else
+    j["yarn"] = nullptr;
+}
+
+synth_config config_from_json(const nlohmann::json& j, const synth_config& base,
+                              const std::string& source) {
+  if (!j.is_object()) bad(source, "", "a model config must be a JSON object");
+  synth_config c = base;
+  auto get_u32 = [&](const nlohmann::json& v, const std::string& field) -> uint32_t {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 0xffffffffll)
+      bad(source, field, "must be a non-negative integer below 2^32");
+    return static_cast<uint32_t>(v.get<int64_t>());
+  };
+  auto get_f32 = [&](const nlohmann::json& v, const std::string& field) -> float {
+    if (!v.is_number()) bad(source, field, "must be a number");
+    return v.get<float>();
+  };
+  auto get_bool = [&](const nlohmann::json& v, const std::string& field) -> bool {
+    if (!v.is_boolean()) bad(source, field, "must be true or false");
+    return v.get<bool>();
+  };
+  auto get_str = [&](const nlohmann::json& v, const std::string& field) -> std::string {
+    if (!v.is_string()) bad(source, field, "must be a string");
+    return v.get<std::string>();
+  };
+  const std::vector<std::pair<std::string_view, uint32_t synth_config::*>> u32_fields{
+      {"context_length", &synth_config::context_length},
+      {"n_embd", &synth_config::n_embd},
+      {"n_layer", &synth_config::n_layer},
+      {"n_head", &synth_config::n_head},
+      {"n_head_kv", &synth_config::n_head_kv},
+      {"head_dim", &synth_config::head_dim},
+      {"n_ff", &synth_config::n_ff},
+      {"n_ff_exp", &synth_config::n_ff_exp},
+      {"n_expert", &synth_config::n_expert},
+      {"n_expert_used", &synth_config::n_expert_used},
+      {"n_expert_shared", &synth_config::n_expert_shared},
+      {"n_leading_dense", &synth_config::n_leading_dense},
+      {"n_expert_groups", &synth_config::n_expert_groups},
+      {"n_group_used", &synth_config::n_group_used},
+      {"q_lora_rank", &synth_config::q_lora_rank},
+      {"kv_lora_rank", &synth_config::kv_lora_rank},
+      {"qk_nope_head_dim", &synth_config::qk_nope_head_dim},
+      {"qk_rope_head_dim", &synth_config::qk_rope_head_dim},
+      {"v_head_dim", &synth_config::v_head_dim},
+  };
+  for (const auto& [k, v] : j.items()) {
+    bool done = false;
+    for (const auto& [name, member] : u32_fields)
+      if (k == name) {
+        c.*member = get_u32(v, k);
+        done = true;
+      }
+    if (done) continue;
+    try {
+      if (k == "arch") {
+        c.arch = detail::enum_from_string(arch_names, get_str(v, k), "synth.arch");
+      } else if (k == "name") {
+        c.name = get_str(v, k);
+      } else if (k == "gating") {
+        c.gating = detail::enum_from_string(gating_names, get_str(v, k), "synth.gating");
+      } else if (k == "mla_layout") {
+        c.layout = detail::enum_from_string(layout_names, get_str(v, k), "synth.mla_layout");
+      } else if (k == "expert_weights_norm") {
+        c.expert_weights_norm = get_bool(v, k);
+      } else if (k == "expert_selection_bias") {
+        c.expert_selection_bias = get_bool(v, k);
+      } else if (k == "tied_embeddings") {
+        c.tied_embeddings = get_bool(v, k);
+      } else if (k == "expert_weights_scale") {
+        c.expert_weights_scale = get_f32(v, k);
+      } else if (k == "rope_freq_base") {
+        c.rope_freq_base = get_f32(v, k);
+      } else if (k == "rms_norm_eps") {
+        c.rms_norm_eps = get_f32(v, k);
+      } else if (k == "yarn") {
+        if (v.is_null()) {
+          c.yarn.reset();
+        } else {
+          if (!v.is_object()) bad(source, k, "must be an object or null");
+          yarn_config y = c.yarn.value_or(yarn_config{});
+          for (const auto& [yk, yv] : v.items()) {
+            const std::string f = "yarn." + yk;
+            if (yk == "factor") y.factor = get_f32(yv, f);
+            else if (yk == "original_context_length") y.original_context_length = get_u32(yv, f);
+            else if (yk == "mscale_all_dim") y.mscale_all_dim = get_f32(yv, f);
+            else bad(source, f, "unknown field");
+          }
+          c.yarn = y;
+        }
+      } else {
+        bad(source, k, "unknown field");
+      }
+    } catch (const error& e) {
+      if (e.id() == "synth.bad_config") throw;
+      bad(source, k, e.message());
+    }
+  }
+  validate(c, source);
+  return c;
+}
+
+void validate(const synth_config& c, const std::string& source) {
+  auto require = [&](bool ok, const char* field, const std::string& msg) {
+    if (!ok) bad(source, field, msg);
+  };
+  require(c.n_embd > 0 && c.n_embd % 2 == 0, "n_embd", "must be a positive even number");
+  require(c.n_layer > 0 && c.n_layer <= 512, "n_layer", "must be 1 to 512");
+  require(c.n_head > 0, "n_head", "must be positive");
+  require(c.context_length > 0, "context_length", "must be positive");
+  require(c.n_expert > 0 && c.n_expert <= 1024, "n_expert", "must be 1 to 1024");
+  require(c.n_expert_used > 0 && c.n_expert_used <= c.n_expert, "n_expert_used",
+          "must be 1 to n_expert");
+  require(c.rms_norm_eps > 0.0f, "rms_norm_eps", "must be positive");
+  require(c.rope_freq_base > 0.0f, "rope_freq_base", "must be positive");
+  if (c.yarn) {
+    require(c.yarn->factor >= 1.0f, "yarn.factor", "must be >= 1");
+    require(c.yarn->original_context_length > 0, "yarn.original_context_length", "must be positive");
+  }
+  switch (c.arch) {
+    case synth_arch::deepseek2:
+      require(c.n_ff > 0 || c.n_leading_dense == 0, "n_ff", "must be positive with dense blocks");
+      require(c.n_ff_exp > 0, "n_ff_exp", "must be positive");
+      require(c.n_leading_dense < c.n_layer, "n_leading_dense", "must leave at least one MoE block");
+      require(c.kv_lora_rank > 0, "kv_lora_rank", "must be positive");
+      require(c.qk_nope_head_dim > 0, "qk_nope_head_dim", "must be positive");
+      require(c.qk_rope_head_dim > 0 && c.qk_rope_head_dim % 2 == 0, "qk_rope_head_dim",
+              "must be positive and even");
+      require(c.v_head_dim > 0, "v_head_dim", "must be positive");
+      if (c.n_expert_groups > 1) {
+        require(c.n_expert_groups < c.n_expert && c.n_expert % c.n_expert_groups == 0,
+                "n_expert_groups", "must divide n_expert and be smaller than it");
+        require(c.n_group_used > 0 && c.n_group_used < c.n_expert_groups, "n_group_used",
+                "must be 1 to n_expert_groups - 1");
+        require(c.n_expert_used <= c.n_group_used * (c.n_expert / c.n_expert_groups),
+                "n_expert_used", "exceeds the experts in the used groups");
+      }
+      break;
+    case synth_arch::qwen3moe:
+    case synth_arch::llama:
+      require(c.head_dim > 0 && c.head_dim % 2 == 0, "head_dim", "must be positive and even");
+      require(c.n_head_kv > 0 && c.n_head % c.n_head_kv == 0, "n_head_kv", "must divide n_head");
+      require(c.arch != synth_arch::qwen3moe || c.n_ff_exp > 0, "n_ff_exp", "must be positive");
+      require(c.arch != synth_arch::llama || c.n_ff > 0, "n_ff", "must be positive");
+      break;
+  }
+}
+
+void synth(const synth_config& c, const synth_options& o, const std::filesystem::path& out) {
+  validate(c, "");
+  if (!gguf::can_quantize(o.type) || o.type == gguf::tensor_type::bf16)
+    throw error("synth.bad_type", {"", 0, "--type"},
+                fmt::format("cannot write tensors of type {} (use f32, f16, q8_0 or q4_k)",
+                            gguf::name(o.type)));
+  gguf::writer w;
+  const std::string arch(detail::enum_to_string(arch_names, c.arch));
+  w.set("general.architecture", gguf::owned_value::string(arch));
+  w.set("general.name", gguf::owned_value::string(c.name));
+  w.set("general.file_type", gguf::owned_value::u32(file_type(o.type)));
+  w.set("general.quantization_version", gguf::owned_value::u32(2));
+  w.set("moebench.synth.seed", gguf::owned_value::u64(o.seed));
+  const uint32_t n_vocab = add_vocab(w, o);
+  model_builder b{c, o, w, arch};
+  switch (c.arch) {
+    case synth_arch::deepseek2: b.deepseek2(n_vocab); break;
+    case synth_arch::qwen3moe: b.qwen3moe(n_vocab); break;
+    case synth_arch::llama: b.llama(n_vocab); break;
+  }
+  w.write(out);
+}
+
+}  // namespace moebench::model

@@ -1,0 +1,71 @@
+// Loads a GGUF model in llama.cpp (through node-llama-cpp's prebuilt CPU binaries) and greedily
+// generates tokens for a prompt. Prints one JSON object on stdout:
+//   {"model", "n_vocab", "prompt_ids", "generated_ids", "text"}
+// Usage: node llama_generate.mjs --model FILE [--prompt TEXT | --prompt-ids 1,2,3] [--n 16]
+//        [--context 256]
+// The prompt text is tokenized by llama.cpp with BOS prepended when the model asks for it.
+// Generation does not stop at end-of-generation tokens: exactly --n tokens are produced, so
+// runs are comparable token for token.
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+
+function parseArgs(argv) {
+  const args = { n: 16, context: 256 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`missing value after ${a}`);
+      return argv[++i];
+    };
+    if (a === "--model") args.model = next();
+    else if (a === "--prompt") args.prompt = next();
+    else if (a === "--prompt-ids") args.promptIds = next().split(",").filter((s) => s !== "").map(Number);
+    else if (a === "--n") args.n = Number(next());
+    else if (a === "--context") args.context = Number(next());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!args.model) throw new Error("--model is required");
+  if (args.prompt === undefined && args.promptIds === undefined) args.prompt = "The";
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const llama = await getLlama({
+    gpu: false,
+    build: "never",
+    usePrebuiltBinaries: true,
+    logLevel: LlamaLogLevel.error,
+  });
+  const model = await llama.loadModel({ modelPath: args.model, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: args.context, threads: 2 });
+  const sequence = context.getSequence();
+
+  let promptIds = args.promptIds;
+  if (promptIds === undefined) {
+    promptIds = model.tokenize(args.prompt, false);
+    if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) promptIds = [model.tokens.bos, ...promptIds];
+  }
+  const generated = [];
+  if (args.n > 0) {
+    for await (const token of sequence.evaluate(promptIds, { temperature: 0, yieldEogToken: true })) {
+      generated.push(token);
+      if (generated.length >= args.n) break;
+    }
+  }
+  const out = {
+    model: args.model,
+    n_vocab: model.fileInfo?.metadata?.tokenizer?.ggml?.tokens?.length ?? null,
+    prompt_ids: promptIds,
+    generated_ids: generated,
+    text: model.detokenize(generated),
+  };
+  process.stdout.write(JSON.stringify(out) + "\n");
+  await context.dispose();
+  await model.dispose();
+  await llama.dispose();
+}
+
+main().catch((e) => {
+  process.stderr.write(`llama_generate: ${e?.stack ?? e}\n`);
+  process.exit(1);
+});
