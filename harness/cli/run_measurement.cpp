@@ -11,6 +11,7 @@
 #include "moebench/clock.h"
 #include "moebench/error.h"
 #include "moebench/io.h"
+#include "moebench/model/gguf.h"
 #include "moebench/provenance.h"
 #include "moebench/results.h"
 #include "moebench/stats.h"
@@ -19,6 +20,7 @@
 #include "moebench/targets/roofline.h"
 #include "moebench/targets/targets.h"
 #include "moebench/text.h"
+#include "moebench/tokenizer/tokenizer.h"
 #include "runner_factory.h"
 
 namespace moebench::cli {
@@ -237,18 +239,17 @@ void finish_run(const fs::path& dir, const nlohmann::json& run_json, std::vector
   write_file_atomic(dir / "results.json", nlohmann::json(result).dump(2) + "\n");
 }
 
-tp::length_distribution mean_of(const tp::length_distribution& d, double& mean) {
+double mean_tokens(const tp::length_distribution& d) {
   switch (d.k) {
-    case tp::length_distribution::kind::fixed: mean = static_cast<double>(d.lo); break;
-    case tp::length_distribution::kind::uniform: mean = static_cast<double>(d.lo + d.hi) / 2; break;
+    case tp::length_distribution::kind::fixed: return static_cast<double>(d.lo);
+    case tp::length_distribution::kind::uniform: return static_cast<double>(d.lo + d.hi) / 2;
     case tp::length_distribution::kind::dataset: {
       double sum = 0;
       for (int64_t v : d.values) sum += static_cast<double>(v);
-      mean = sum / static_cast<double>(d.values.size());
-      break;
+      return sum / static_cast<double>(d.values.size());
     }
   }
-  return d;
+  return 0;
 }
 
 struct workload {
@@ -266,6 +267,21 @@ workload read_workload(const measurement_request& r) {
     w.output = tp::parse_length(r.output_len, "--output-len");
   }
   return w;
+}
+
+// Exact prompt lengths need the model's tokenizer: --tokenizer GGUF, or the gguf: model's own
+// file. Without one, the word synthesiser's lengths are approximate (and recorded as such).
+tp::prompt_synthesizer make_synthesizer(const measurement_common& c, const measurement_request& r) {
+  std::string path = r.tokenizer;
+  if (path.empty() && c.model_given && c.model.starts_with("gguf:")) path = c.model.substr(5);
+  if (path.empty()) return tp::word_synthesizer();
+  auto file = std::make_shared<gguf::file>(path);
+  auto tok = std::make_shared<tokenizer::tokenizer>(tokenizer::tokenizer::from_gguf(*file));
+  return tp::counting_synthesizer(
+      [file, tok](std::string_view text) {
+        return static_cast<int64_t>(tok->encode(text, {.add_special = true, .parse_special = false}).size());
+      },
+      "tokenizer:" + path);
 }
 
 struct measured_level {
@@ -361,7 +377,7 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
                                                  {"lengths", derive_seed(c.seed, "lengths")},
                                                  {"prompts", derive_seed(c.seed, "prompts")},
                                                  {"sampling", derive_seed(c.seed, "sampling")}};
-  const tp::prompt_synthesizer synth = tp::word_synthesizer();
+  const tp::prompt_synthesizer synth = make_synthesizer(c, r);
   tp::plan_options po;
   po.count = count;
   po.input = w.input;
@@ -384,6 +400,7 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
       {"input_len", w.input.describe()},
       {"output_len", w.output.describe()},
       {"lengths_sha256", r.lengths.empty() ? "" : sha256_hex(read_file(r.lengths))},
+      {"tokenizer", r.tokenizer},
       {"prompt_synthesizer", {{"name", synth.name}, {"exact", synth.exact}}},
       {"slo", s.describe()},
       {"min_duration_s", r.min_duration_s},
@@ -395,7 +412,7 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
   const nlohmann::json requested = {{"suite", c.suite}, {"model", c.model}, {"seed", c.seed}, {"scenario", r.scenario},
                                     {"rate", r.rate}, {"slo", r.slo}, {"target", target_name},
                                     {"input_len", r.input_len}, {"output_len", r.output_len}, {"lengths", r.lengths},
-                                    {"queries", r.queries}, {"min_duration_s", r.min_duration_s},
+                                    {"tokenizer", r.tokenizer}, {"queries", r.queries}, {"min_duration_s", r.min_duration_s},
                                     {"min_queries", r.min_queries}, {"max_concurrency", r.max_concurrency},
                                     {"threads", r.threads}, {"prices", r.prices}, {"tdp_w", r.tdp}};
   const std::string hash = config_hash(effective);
@@ -439,7 +456,7 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
                                          {{"scenario", "sweep"}, {"concurrency", conc}});
         const auto* out_rate = find_metric(m.result.metrics, "output_tok_s");
         const double v = out_rate ? out_rate->value : 0;
-        const bool saturated = conc > 1 && v < best * tp::sweep_saturation_gain;
+        const bool saturated = tp::sweep_saturated(best, v, conc == 1);
         m.result.per_task["saturated"] = saturated;
         best = std::max(best, v);
         keep(std::move(m), "concurrency=" + std::to_string(conc));
@@ -506,9 +523,7 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
     throw error("cli.missing", {"", 0, "--model-config"}, "the cost suite needs --model-config NAME|FILE");
   const tg::model_config m = tg::load_model_config(r.model_config);
   const workload w = read_workload(r);
-  double in_mean = 0, out_mean = 0;
-  mean_of(w.input, in_mean);
-  mean_of(w.output, out_mean);
+  const double in_mean = mean_tokens(w.input), out_mean = mean_tokens(w.output);
   if (!r.efficiency_source.empty() || r.efficiency != 1.0) {
     if (!(r.efficiency > 0 && r.efficiency <= 1))
       throw error("cli.bad_value", {"", 0, "--efficiency"}, "must be in (0, 1]");
@@ -600,7 +615,7 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
       plan.output = w.output;
       plan.lengths_seed = seeds.at("lengths");
       plan.prompts_seed = seeds.at("prompts");
-      const auto queries = tp::plan_queries(plan, tp::word_synthesizer());
+      const auto queries = tp::plan_queries(plan, make_synthesizer(c, r));
       tp::issue_options io;
       io.mode = tp::scenario::offline;
       io.generation.temperature = c.temperature;
@@ -644,6 +659,8 @@ void add_measurement_options(CLI::App* run, measurement_request& r) {
   run->add_option("--input-len", r.input_len, "Prompt tokens: N | uniform:LO..HI")->capture_default_str()->group(g);
   run->add_option("--output-len", r.output_len, "Output tokens: N | uniform:LO..HI")->capture_default_str()->group(g);
   run->add_option("--lengths", r.lengths, "JSONL of {input_tokens, output_tokens} to sample lengths from")->group(g);
+  run->add_option("--tokenizer", r.tokenizer, "GGUF whose tokenizer makes prompt lengths exact (default: a gguf: model's own)")
+      ->group(g);
   run->add_option("--queries", r.queries, "Queries per scenario level (0 = enough for the minimums)")
       ->capture_default_str()->group(g);
   run->add_option("--min-duration-s", r.min_duration_s, "A level shorter than this is INVALID")->capture_default_str()->group(g);

@@ -18,6 +18,7 @@ struct measurement_request {
   std::string input_len = "128";   // N | uniform:LO..HI
   std::string output_len = "128";
   std::string lengths;             // JSONL of {input_tokens, output_tokens}
+  std::string tokenizer;           // GGUF whose tokenizer makes prompt lengths exact
   int64_t queries = 0;             // 0 = enough for the minimums
   double min_duration_s = 60;
   int64_t min_queries = 100;

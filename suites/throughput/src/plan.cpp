@@ -121,11 +121,14 @@ std::vector<int64_t> poisson_schedule_ns(double rate_per_s, int64_t count, uint6
   return out;
 }
 
-prompt_synthesizer word_synthesizer() {
-  static constexpr std::array<std::string_view, 32> words{
+namespace {
+constexpr std::array<std::string_view, 32> words{
       " the", " of", " and", " to", " in", " is", " that", " for", " it", " as", " was", " with",
       " be", " by", " on", " not", " he", " this", " are", " or", " his", " from", " at", " which",
       " but", " have", " an", " had", " they", " you", " were", " their"};
+}  // namespace
+
+prompt_synthesizer word_synthesizer() {
   prompt_synthesizer s;
   s.name = "words";
   s.exact = false;
@@ -135,6 +138,41 @@ prompt_synthesizer word_synthesizer() {
     out.reserve(static_cast<std::size_t>(tokens) * 5);
     for (int64_t i = 0; i < tokens; ++i) out += words[r.bounded(words.size())];
     return out;
+  };
+  return s;
+}
+
+prompt_synthesizer counting_synthesizer(std::function<int64_t(std::string_view)> count_tokens, std::string name) {
+  prompt_synthesizer s;
+  s.name = std::move(name);
+  s.exact = true;
+  s.make = [count = std::move(count_tokens)](int64_t tokens, uint64_t seed) {
+    rng r(seed);
+    std::string text;
+    std::vector<std::size_t> ends;  // end offset of every word, to remove the last one
+    const auto push = [&] {
+      text += words[r.bounded(words.size())];
+      ends.push_back(text.size());
+    };
+    for (int64_t i = 0; i < tokens; ++i) push();
+    int64_t n = count(text);
+    // Merges and special tokens move the count by a few; a fresh random word breaks cycles.
+    for (int64_t step = 0; n != tokens && step < 4 * tokens + 256; ++step) {
+      if (n < tokens) {
+        push();
+      } else if (!ends.empty()) {
+        ends.pop_back();
+        text.resize(ends.empty() ? 0 : ends.back());
+      } else {
+        break;
+      }
+      n = count(text);
+    }
+    if (n != tokens)
+      throw error("throughput.prompt_length", {"", 0, "--input-len"},
+                  "the tokenizer cannot make a prompt of exactly " + std::to_string(tokens) +
+                      " tokens (closest: " + std::to_string(n) + ")");
+    return text;
   };
   return s;
 }

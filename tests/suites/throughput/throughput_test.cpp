@@ -131,6 +131,22 @@ TEST(plan, lengths_and_prompts_are_deterministic_per_seed) {
   EXPECT_TRUE(varied);
 }
 
+TEST(plan, counting_synthesizer_hits_the_exact_count_of_the_given_tokenizer) {
+  // A tokenizer with a BOS token that merges every two words into one token.
+  const auto words_of = [](std::string_view t) { return static_cast<int64_t>(std::count(t.begin(), t.end(), ' ')); };
+  const auto merging = [&](std::string_view t) { return 1 + (words_of(t) + 1) / 2; };
+  const prompt_synthesizer s = counting_synthesizer(merging, "merging");
+  EXPECT_TRUE(s.exact);
+  for (int64_t n : {1, 2, 3, 17, 100}) {
+    const std::string p = s.make(n, 5);
+    EXPECT_EQ(merging(p), n) << n;
+    EXPECT_EQ(p, s.make(n, 5));  // deterministic per seed
+  }
+  // A tokenizer that can never produce 3 tokens is an error, not a wrong prompt.
+  const prompt_synthesizer odd = counting_synthesizer([&](std::string_view t) { return 2 * words_of(t); }, "even");
+  EXPECT_THROW(odd.make(3, 1), error);
+}
+
 TEST(plan, parses_length_specs_and_rejects_bad_ones) {
   EXPECT_EQ(parse_length("128", "f").lo, 128);
   const auto u = parse_length("uniform:3..9", "f");
@@ -395,6 +411,13 @@ TEST(loadgen, threaded_fake_runner_queues_beyond_its_slots_and_completes_everyth
     EXPECT_GE(q.first_chunk_ns, q.issued_ns);
     EXPECT_GE(q.complete_ns, q.chunk_ns.back());
   }
+}
+
+TEST(sweep, saturates_below_a_five_percent_gain_over_the_best_level_before) {
+  EXPECT_FALSE(sweep_saturated(0, 100, true));
+  EXPECT_FALSE(sweep_saturated(100, 105, false));
+  EXPECT_TRUE(sweep_saturated(100, 104.9, false));
+  EXPECT_TRUE(sweep_saturated(100, 50, false));
 }
 
 TEST(fake_spec, parses_and_rejects) {

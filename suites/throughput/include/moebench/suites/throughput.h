@@ -57,6 +57,10 @@ struct prompt_synthesizer {
 // Words that are one token each in common BPE vocabularies (leading space included); exact
 // only up to the tokenizer. A runner with a tokenizer should supply its own synthesiser.
 prompt_synthesizer word_synthesizer();
+// Exact lengths: the same words, added or removed until `count_tokens` (the model's tokenizer,
+// special tokens included as the model adds them) says the prompt has exactly the asked count.
+// Error "throughput.prompt_length" when a tokenizer cannot be brought to the count.
+prompt_synthesizer counting_synthesizer(std::function<int64_t(std::string_view)> count_tokens, std::string name);
 
 struct query {
   int64_t index = 0;
@@ -150,7 +154,11 @@ struct scenario_result {
 scenario_result compute_metrics(const std::vector<query_record>& records, int64_t start_ns,
                                 const slo& s, const validity_rules& rules, scenario mode);
 
-// The sweep stops once a level's output tok/s gains less than this over the best so far.
+// The sweep stops at the first level (after the first) whose output tok/s is below
+// sweep_saturation_gain x the best of the levels before it.
 inline constexpr double sweep_saturation_gain = 1.05;
+inline bool sweep_saturated(double best_before_tok_s, double level_tok_s, bool first_level) {
+  return !first_level && level_tok_s < best_before_tok_s * sweep_saturation_gain;
+}
 
 }  // namespace moebench::throughput
