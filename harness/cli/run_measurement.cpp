@@ -377,6 +377,7 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
                                                  {"lengths", derive_seed(c.seed, "lengths")},
                                                  {"prompts", derive_seed(c.seed, "prompts")},
                                                  {"sampling", derive_seed(c.seed, "sampling")}};
+  std::unique_ptr<runner> model = make_runner(c.model);
   const tp::prompt_synthesizer synth = make_synthesizer(c, r);
   tp::plan_options po;
   po.count = count;
@@ -386,7 +387,6 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
   po.prompts_seed = seeds.at("prompts");
   const std::vector<tp::query> queries = tp::plan_queries(po, synth);
 
-  std::unique_ptr<runner> model = make_runner(c.model);
   const resolved_target rt = resolve_target(target_name, r);
   const tp::validity_rules rules{static_cast<int64_t>(r.min_duration_s * 1e9), r.min_queries};
 
