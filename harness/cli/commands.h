@@ -18,5 +18,6 @@ void add_targets_command(CLI::App& app, context& ctx);
 void add_model_command(CLI::App& app, context& ctx);
 // Adds `tokenize` under the `model` subcommand (called by add_model_command).
 void add_model_tokenize_command(CLI::App& model_subcommand, context& ctx);
+void add_sandbox_command(CLI::App& app, context& ctx);
 
 }  // namespace moebench::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   moebench::cli::add_bench_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
   moebench::cli::add_model_command(app, ctx);
+  moebench::cli::add_sandbox_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

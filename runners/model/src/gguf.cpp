@@ -367,9 +367,11 @@ struct parser {
       fail("gguf.bad_magic", "",
            fmt::format("not a GGUF file: magic is 0x{:08x}, expected 0x{:08x} (\"GGUF\")", m, magic));
     f.version = static_cast<uint32_t>(read_uint(4, "", "the version"));
-    if (f.version != supported_version)
+    // Version 2 has the same layout as 3 (3 only allowed big-endian files, which carry the magic
+    // byte-swapped and are rejected above); llama.cpp reads both.
+    if (f.version != supported_version && f.version != 2)
       fail("gguf.bad_version", "",
-           fmt::format("GGUF version {} is not supported (only {})", f.version, supported_version));
+           fmt::format("GGUF version {} is not supported (2 and {} are)", f.version, supported_version));
     const uint64_t n_tensors = read_uint(8, "", "the tensor count");
     const uint64_t n_kv = read_uint(8, "", "the metadata count");
     // Minimal encodings: a key-value pair is >= 8 (key length) + 4 (type) + 1 bytes, a tensor

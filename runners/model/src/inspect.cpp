@@ -1,5 +1,6 @@
 #include "moebench/model/inspect.h"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/core.h>
@@ -8,8 +9,33 @@ namespace moebench::model {
 
 namespace {
 
+// Hyperparameters may be one value or one per layer (e.g. gemma4's head_count_kv): returns the
+// per-layer values (n_layer of them), `fallback` for each when the key is absent or not integral.
+std::vector<uint64_t> per_layer(const gguf::file& f, const std::string& key, uint32_t n_layer,
+                                uint64_t fallback) {
+  std::vector<uint64_t> out(n_layer, fallback);
+  const gguf::value* v = f.find(key);
+  if (v == nullptr) return out;
+  if (gguf::is_integer(v->type())) {
+    const int64_t x = v->as_int();
+    out.assign(n_layer, x < 0 ? fallback : static_cast<uint64_t>(x));
+  } else if (v->type() == gguf::value_type::array && gguf::is_integer(v->element_type())) {
+    for (uint64_t i = 0; i < n_layer && i < v->size(); ++i) {
+      const int64_t x = v->int_at(i);
+      out[i] = x < 0 ? fallback : static_cast<uint64_t>(x);
+    }
+  }
+  return out;
+}
+
+// One value: the largest over layers.
 uint32_t u32_or(const gguf::file& f, const std::string& key, uint32_t fallback) {
-  return f.find_u32(key).value_or(fallback);
+  const auto v = per_layer(f, key, 1, fallback);
+  const gguf::value* raw = f.find(key);
+  uint64_t m = v[0];
+  if (raw != nullptr && raw->type() == gguf::value_type::array && gguf::is_integer(raw->element_type()))
+    for (uint64_t i = 0; i < raw->size(); ++i) m = std::max<uint64_t>(m, static_cast<uint64_t>(std::max<int64_t>(0, raw->int_at(i))));
+  return static_cast<uint32_t>(std::min<uint64_t>(m, 0xffffffffu));
 }
 
 nlohmann::json scalar_json(const gguf::value& v) {
@@ -27,7 +53,20 @@ nlohmann::json scalar_json(const gguf::value& v) {
     case value_type::f64: return v.as_double();
     case value_type::boolean: return v.as_bool();
     case value_type::string: return std::string(v.as_string());
-    case value_type::array: return fmt::format("array[{}] of {}", v.size(), gguf::name(v.element_type()));
+    case value_type::array: {
+      // Per-layer hyperparameters are short numeric arrays: show them; summarise the rest.
+      const value_type et = v.element_type();
+      if (v.size() <= 1024 && (gguf::is_integer(et) || gguf::is_float(et) || et == value_type::boolean)) {
+        nlohmann::json a = nlohmann::json::array();
+        for (uint64_t i = 0; i < v.size(); ++i) {
+          if (gguf::is_integer(et)) a.push_back(v.int_at(i));
+          else if (gguf::is_float(et)) a.push_back(v.double_at(i));
+          else a.push_back(v.bool_at(i));
+        }
+        return a;
+      }
+      return fmt::format("array[{}] of {}", v.size(), gguf::name(et));
+    }
   }
   return nullptr;
 }
@@ -106,7 +145,7 @@ model_summary summarize(const gguf::file& f) {
   // KV cache per token, f16 elements.
   const uint32_t n_head = u32_or(f, key("attention.head_count"), 0);
   const uint32_t n_embd = u32_or(f, key("embedding_length"), 0);
-  const uint32_t n_head_kv = u32_or(f, key("attention.head_count_kv"), n_head);
+  const auto n_head_l = per_layer(f, key("attention.head_count"), s.n_layer, 0);
   const uint32_t head = n_head > 0 ? n_embd / n_head : 0;
   const uint32_t k_len = u32_or(f, key("attention.key_length"), head);
   const uint32_t v_len = u32_or(f, key("attention.value_length"), head);
@@ -120,7 +159,11 @@ model_summary summarize(const gguf::file& f) {
     s.kv_bytes_per_token = uint64_t{s.n_layer} * latent * f16_bytes;
     s.kv_bytes_per_token_expanded = uint64_t{s.n_layer} * n_head * (*k_mla + *v_mla) * f16_bytes;
   } else {
-    s.kv_bytes_per_token = uint64_t{s.n_layer} * n_head_kv * (uint64_t{k_len} + v_len) * f16_bytes;
+    // head_count_kv defaults to head_count, layer by layer (as llama.cpp does).
+    const auto n_head_kv = f.contains(key("attention.head_count_kv"))
+                               ? per_layer(f, key("attention.head_count_kv"), s.n_layer, 0)
+                               : n_head_l;
+    for (uint64_t kv : n_head_kv) s.kv_bytes_per_token += kv * (uint64_t{k_len} + v_len) * f16_bytes;
     s.kv_bytes_per_token_expanded = s.kv_bytes_per_token;
   }
 

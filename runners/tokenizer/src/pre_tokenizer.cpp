@@ -217,12 +217,7 @@ regex::~regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
 match_scratch::match_scratch() {
   match_data_ = pcre2_match_data_create(1, nullptr);
-  auto* ctx = pcre2_match_context_create(nullptr);
-  // Large enough for any backtracking these patterns do over megabytes of one character class.
-  auto* stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, nullptr);
-  if (stack != nullptr) pcre2_jit_stack_assign(ctx, nullptr, stack);
-  match_context_ = ctx;
-  jit_stack_ = stack;
+  match_context_ = pcre2_match_context_create(nullptr);
   MOEBENCH_CHECK(match_data_ != nullptr && match_context_ != nullptr, "out of memory (PCRE2)");
 }
 
@@ -247,10 +242,22 @@ match_scratch::~match_scratch() {
 bool match_scratch::find(const regex& re, std::string_view subject, std::size_t start,
                          std::size_t& match_begin, std::size_t& match_end) {
   auto* md = static_cast<pcre2_match_data*>(match_data_);
-  const int rc = pcre2_match(static_cast<const pcre2_code*>(re.code()),
-                             reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), start,
-                             PCRE2_NO_UTF_CHECK, md,
-                             static_cast<pcre2_match_context*>(match_context_));
+  auto* ctx = static_cast<pcre2_match_context*>(match_context_);
+  auto match = [&] {
+    return pcre2_match(static_cast<const pcre2_code*>(re.code()),
+                       reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), start,
+                       PCRE2_NO_UTF_CHECK, md, ctx);
+  };
+  int rc = match();
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT && jit_stack_ == nullptr) {
+    // The default 32 KiB JIT stack is enough for ordinary text; long runs that backtrack get a
+    // large one, created once per scratch.
+    auto* stack = pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, nullptr);
+    MOEBENCH_CHECK(stack != nullptr, "out of memory (PCRE2 JIT stack)");
+    pcre2_jit_stack_assign(ctx, nullptr, stack);
+    jit_stack_ = stack;
+    rc = match();
+  }
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc < 0) {
     std::array<PCRE2_UCHAR, 256> msg{};

@@ -222,7 +222,9 @@ struct raw {
 TEST(gguf, hostile_headers) {
   EXPECT_EQ(error_id(raw{}.b), "gguf.truncated");
   EXPECT_EQ(error_id(raw{}.u32(0x46554746).u32(3).u64(0).u64(0).b), "gguf.bad_magic");
-  EXPECT_EQ(error_id(raw{}.u32(magic).u32(2).u64(0).u64(0).b), "gguf.bad_version");
+  EXPECT_EQ(error_id(raw{}.u32(magic).u32(1).u64(0).u64(0).b), "gguf.bad_version");
+  EXPECT_EQ(error_id(raw{}.u32(magic).u32(4).u64(0).u64(0).b), "gguf.bad_version");
+  EXPECT_EQ(error_id(raw{}.u32(magic).u32(2).u64(0).u64(0).b), "");  // v2: same layout
   EXPECT_EQ(error_id(raw{}.u32(magic).u32(0xffffffff).u64(0).u64(0).b), "gguf.bad_version");
   EXPECT_EQ(error_id(raw{}.header(0, 0).b), "");
   EXPECT_EQ(error_id(raw{}.header(0, 1ull << 62).b), "gguf.too_many");
@@ -341,8 +343,7 @@ TEST(gguf, missing_file_is_an_io_error) {
 }
 
 TEST(gguf, cli_exits_2_on_hostile_files) {
-  const char* bin = std::getenv("MOEBENCH_BIN");
-  ASSERT_NE(bin, nullptr);
+  const std::string bin = std::getenv("MOEBENCH_BIN") ? std::getenv("MOEBENCH_BIN") : MOEBENCH_TEST_BIN;
   const auto path = std::filesystem::temp_directory_path() / "moebench_bad_magic.gguf";
   {
     std::ofstream o(path, std::ios::binary);

@@ -32,13 +32,12 @@ void PrintTo(const oracle_case& c, std::ostream* os) { *os << c.preset << " " <<
 class llama_oracle : public testing::TestWithParam<oracle_case> {};
 
 TEST_P(llama_oracle, loads_and_generates) {
-  const char* bin = std::getenv("MOEBENCH_BIN");
-  ASSERT_NE(bin, nullptr);
+  const std::string bin = std::getenv("MOEBENCH_BIN") ? std::getenv("MOEBENCH_BIN") : MOEBENCH_TEST_BIN;
   const char* source = std::getenv("MOEBENCH_SOURCE_DIR");
   const char* oracle_env = std::getenv("MOEBENCH_ORACLE_DIR");
-  ASSERT_TRUE(oracle_env != nullptr || source != nullptr);
   const std::string oracle =
-      oracle_env != nullptr ? oracle_env : std::string(source) + "/tests/oracle";
+      oracle_env != nullptr ? oracle_env
+                            : std::string(source != nullptr ? source : MOEBENCH_TEST_SOURCE_DIR) + "/tests/oracle";
   ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(oracle) / "node_modules" / "node-llama-cpp"))
       << "node-llama-cpp is not installed in " << oracle << ": run scripts/oracle-setup";
   const oracle_case c = GetParam();

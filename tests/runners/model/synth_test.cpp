@@ -326,8 +326,7 @@ std::string run(const std::string& cmd, int& status) {
 }
 
 TEST(synth, cli_synth_then_inspect) {
-  const char* bin = std::getenv("MOEBENCH_BIN");
-  ASSERT_NE(bin, nullptr);
+  const std::string bin = std::getenv("MOEBENCH_BIN") ? std::getenv("MOEBENCH_BIN") : MOEBENCH_TEST_BIN;
   const auto path = temp("cli.gguf");
   int status = 0;
   std::string out = run(std::string(bin) + " model synth --preset dsv3-mini --type q8_0 --seed 9 -o " + path.string(), status);

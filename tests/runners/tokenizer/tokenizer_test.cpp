@@ -222,6 +222,19 @@ TEST(tokenizer, from_gguf_rejects_other_models_and_unknown_pre_tokenizers) {
   }
 }
 
+TEST(tokenizer, megabyte_runs_stay_linear_and_round_trip) {
+  for (const char* pre : {"default", "gpt-2", "llama-bpe", "qwen2", "qwen35", "deepseek-llm",
+                          "deepseek-coder", "deepseek-v3", "falcon", "starcoder"}) {
+    const tokenizer tok(byte_vocab({}, {}, pre));
+    for (const std::string unit : {" ", "\n", " \n", "7", "a", "\xE4\xB8\xAD", "!", "\xC2\xA0", "e\xCC\x81"}) {
+      std::string run;
+      while (run.size() < (1u << 18)) run += unit;
+      run += "x";
+      EXPECT_EQ(tok.decode(tok.encode(run)), run) << pre;
+    }
+  }
+}
+
 TEST(encoder, cache_gives_the_same_ids_as_a_fresh_encode) {
   const tokenizer tok(byte_vocab({"he", "ll", "hell", "hello"}, {"h e", "l l", "he ll", "hell o"}));
   encoder enc(tok, 2);  // tiny cache: exercises eviction

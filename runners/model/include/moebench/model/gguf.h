@@ -1,5 +1,6 @@
 #pragma once
-// GGUF v3 reader (llama.cpp's model file format, see docs/gguf.md).
+// GGUF v3 reader (llama.cpp's model file format, see docs/gguf.md); v2 files, which have the
+// same layout, are read too.
 //
 // The file is memory-mapped read-only and fully validated when opened: header, every metadata
 // value (nested arrays included), tensor infos, alignment, and tensor data ranges (in bounds,
@@ -29,7 +30,7 @@ struct parser;
 }  // namespace detail
 
 inline constexpr uint32_t magic = 0x46554747;  // "GGUF" read as little-endian u32
-inline constexpr uint32_t supported_version = 3;
+inline constexpr uint32_t supported_version = 3;  // written; version 2 (same layout) is also read
 inline constexpr uint64_t default_alignment = 32;
 
 // GGUF metadata value types (numeric ids as stored in the file).
