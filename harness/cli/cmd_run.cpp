@@ -9,6 +9,8 @@
 #include <fmt/core.h>
 
 #include "commands.h"
+#include "runner_factory.h"
+#include "run_measurement.h"
 #include "moebench/clock.h"
 #include "moebench/error.h"
 #include "moebench/evaluation.h"
@@ -152,9 +154,7 @@ prepared_run prepare(const run_request& req) {
 
   const std::string spec = model_spec(req);
   std::unique_ptr<replay_runner> replay;
-  if (spec == "oracle") {
-    p.model = std::make_unique<oracle_runner>();
-  } else if (spec.starts_with("replay:")) {
+  if (spec.starts_with("replay:")) {
     p.samples_path = spec.substr(7);
     replay = std::make_unique<replay_runner>(p.samples_path);
     for (const auto& e : replay->entries())
@@ -167,8 +167,7 @@ prepared_run prepare(const run_request& req) {
     o.jitter_seed = derive_seed(req.seed, "retry_jitter");
     p.model = make_openai_runner(std::move(o));
   } else {
-    throw error("cli.unknown_model", {"", 0, "--model"},
-                "unknown model spec '" + spec + "' (available here: oracle, replay:FILE, openai:URL#MODEL)");
+    p.model = make_runner(spec);
   }
 
   humaneval::options opts;
@@ -353,7 +352,8 @@ void add_run_command(CLI::App& app, context& ctx) {
   auto* cmd = app.add_subcommand("run", "Run a suite against a model and journal every sample");
   auto req = std::make_shared<run_request>();
   auto rt = std::make_shared<run_runtime>();
-  cmd->add_option("--suite", req->suite, "Suite to run (humaneval)");
+  auto measurement = std::make_shared<measurement_request>();
+  cmd->add_option("--suite", req->suite, "Suite to run (humaneval, throughput, cost)");
   cmd->add_option("--model", req->model, "Model spec: oracle | replay:FILE | openai:URL#MODEL[?options]")
       ->capture_default_str();
   cmd->add_option("--api-key-env", req->api_key_env,
@@ -382,7 +382,17 @@ void add_run_command(CLI::App& app, context& ctx) {
   cmd->add_option("--resume", rt->resume, "Continue the run in this directory; settings come from its run.json");
   cmd->add_option("-j,--jobs", rt->jobs, "Parallel samples (0 = all cores)")->capture_default_str();
   cmd->add_option("--progress", rt->progress, "auto | tty | lines | quiet")->capture_default_str();
-  cmd->callback([cmd, req, rt, &ctx] {
+  add_measurement_options(cmd, *measurement);
+  cmd->callback([cmd, req, rt, measurement, &ctx] {
+    if (is_measurement_suite(req->suite)) {
+      if (!rt->resume.empty())
+        throw error("cli.conflict", {"", 0, "--resume"},
+                    "a throughput or cost run measures one uninterrupted session; start a new run");
+      ctx.exit_code = run_measurement({req->suite, req->model, cmd->count("--model") > 0, req->seed,
+                                       req->temperature, rt->out, rt->run_id},
+                                      *measurement);
+      return;
+    }
     if (!rt->resume.empty()) {
       // Only runtime knobs may accompany --resume: the run's settings come from run.json.
       for (const char* flag : {"--suite", "--model", "--samples", "--problems", "--k", "--n", "--limit",

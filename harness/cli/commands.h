@@ -14,9 +14,11 @@ void add_version_command(CLI::App& app, context& ctx);
 void add_bench_command(CLI::App& app, context& ctx);
 void add_run_command(CLI::App& app, context& ctx);
 void add_report_command(CLI::App& app, context& ctx);
+void add_targets_command(CLI::App& app, context& ctx);
 void add_model_command(CLI::App& app, context& ctx);
 // Adds `tokenize` under the `model` subcommand (called by add_model_command).
 void add_model_tokenize_command(CLI::App& model_subcommand, context& ctx);
+void add_sandbox_command(CLI::App& app, context& ctx);
 void add_serve_command(CLI::App& app, context& ctx);
 void add_bench_openai_command(CLI::App& app, context& ctx);
 

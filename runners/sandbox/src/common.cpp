@@ -218,7 +218,7 @@ void classify(const outcome& o, const exec_limits& limits, exec_result& r) {
     return;
   }
   const init_report& rep = *o.init;
-  if (!rep.error.empty() || !rep.payload_reaped) {
+  if (!rep.error.empty() || (!rep.payload_reaped && rep.killer == init_kill::none)) {
     r.status = verdict::sandbox_error;
     r.detail = rep.error.empty() ? "the payload was never reaped" : rep.error;
     return;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "init_report.h"
+#include "zygote_init.h"
 
 namespace {
 using moebench::sandbox::detail::init_kill;
@@ -156,6 +157,7 @@ struct supervisor {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "zygote") moebench::sandbox::detail::run_zygote(argc, argv);
   if (argc < 13 || std::string_view(argv[1]) != "run" || std::string_view(argv[11]) != "--")
     fail_early("usage: moebench-sandbox-init run WALL_MS CPU_S AS FSIZE NOFILE NPROC UID GID "
                "WORKDIR -- PROGRAM ARGS...");

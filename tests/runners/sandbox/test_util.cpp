@@ -59,6 +59,8 @@ int64_t status_field(const char* key) {
 }
 }  // namespace
 
+std::string read_text(const std::string& path) { return read_small(path); }
+
 int64_t self_threads() { return status_field("Threads:"); }
 int64_t self_rss_kib() { return status_field("VmRSS:"); }
 

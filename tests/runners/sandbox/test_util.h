@@ -20,6 +20,9 @@ std::vector<pid_t> reported_pids(const std::string& out);
 // True when `pid` names a live (non-zombie) process or a zombie.
 bool process_exists(pid_t pid);
 
+// A small file's content ("" when unreadable).
+std::string read_text(const std::string& path);
+
 int64_t self_threads();
 int64_t self_rss_kib();
 

@@ -1,0 +1,385 @@
+// The "ns" backend, harness half: a pool of sandbox instances (one per concurrent caller), each
+// a warm Python zygote inside its own namespaces and cgroup. A request travels as one
+// SOCK_SEQPACKET message (JSON header) with five descriptors: stdout, stderr, result and status
+// pipes, and a memfd holding the files.
+#include "ns_backend.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "cgroup.h"
+#include "common.h"
+#include "moebench/clock.h"
+#include "toolchain.h"
+
+namespace moebench::sandbox::detail {
+namespace {
+
+constexpr std::size_t max_source_bytes = 16u << 20;
+
+struct instance {
+  pid_t pid = -1;
+  unique_fd ctl;
+  unique_fd log;  // the instance's stderr (setup failures)
+  std::unique_ptr<instance_cgroup> cgroup;
+  bool broken = false;
+
+  ~instance() {
+    ctl.reset();  // the zygote sees EOF and exits; the namespaces go with it
+    if (pid > 0) {
+      int st = 0;
+      for (int i = 0; i < 200; ++i) {
+        if (::waitpid(pid, &st, WNOHANG) == pid) {
+          pid = -1;
+          break;
+        }
+        ::usleep(1000);
+      }
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &st, 0);
+      }
+    }
+  }
+
+  std::string drain_log() const {
+    std::string s;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(log.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<std::size_t>(n));
+    return s;
+  }
+};
+
+bool send_with_fds(int sock, const std::string& msg, const std::vector<int>& fds) {
+  iovec iov{const_cast<char*>(msg.data()), msg.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (!fds.empty()) {
+    mh.msg_control = control.data();
+    mh.msg_controllen = control.size();
+    // The control buffer is sized for exactly one header: fill it in place.
+    cmsghdr hdr{};
+    hdr.cmsg_level = SOL_SOCKET;
+    hdr.cmsg_type = SCM_RIGHTS;
+    hdr.cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(control.data(), &hdr, sizeof hdr);
+    std::memcpy(control.data() + CMSG_LEN(0), fds.data(), sizeof(int) * fds.size());
+  }
+  for (;;) {
+    const ssize_t n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(msg.size())) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+}
+
+// RLIMIT_NPROC is kept even with a pids cgroup: it is counted per user namespace (one per
+// instance) and, unlike pids.max, checked before fork copies the address space, so a fork bomb
+// fails cheaply instead of thrashing the kernel.
+nlohmann::json step_json(const std::vector<std::string>& argv, const exec_limits& l, bool python,
+                         bool driver) {
+  nlohmann::json s;
+  s["argv"] = argv;
+  s["python"] = python;
+  s["driver"] = driver;
+  s["wall_ms"] = l.wall_ms;
+  s["limits"] = {{"cpu_s", l.cpu_ms > 0 ? (l.cpu_ms + 999) / 1000 : 0},
+                 {"as", l.memory_bytes},
+                 {"fsize", l.file_size_bytes},
+                 {"nofile", l.open_files},
+                 {"nproc", l.processes}};
+  return s;
+}
+
+class ns_executor final : public executor {
+ public:
+  ns_executor(executor_options o, std::string init_path, executor_info info)
+      : options_(std::move(o)), init_path_(std::move(init_path)), info_(std::move(info)) {}
+
+  executor_info info() const override { return info_; }
+
+  exec_result run(const exec_request& req) override {
+    const int64_t t0 = now_ns();
+    exec_result r;
+    // An instance that died between samples is replaced once, transparently.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      r = exec_result{};
+      std::unique_ptr<instance> inst;
+      try {
+        inst = acquire();
+        const bool retry = run_on(*inst, req, r);
+        release(std::move(inst));
+        if (!retry) break;
+      } catch (const std::exception& e) {
+        r.status = verdict::sandbox_error;
+        r.detail = std::string("sandbox infrastructure: ") + e.what();
+        break;
+      }
+    }
+    r.backend = info_.backend;
+    r.isolation_level = info_.isolation_level;
+    r.wall_ns = now_ns() - t0;
+    return r;
+  }
+
+ private:
+  std::unique_ptr<instance> acquire() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        auto i = std::move(idle_.back());
+        idle_.pop_back();
+        return i;
+      }
+    }
+    return spawn();
+  }
+
+  void release(std::unique_ptr<instance> i) {
+    if (i->broken) return;  // destroyed here, outside the lock
+    std::lock_guard lock(mu_);
+    idle_.push_back(std::move(i));
+  }
+
+  std::unique_ptr<instance> spawn() {
+    auto inst = std::make_unique<instance>();
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+      throw std::runtime_error(std::string("socketpair: ") + strerror(errno));
+    inst->ctl = unique_fd(sv[0]);
+    unique_fd child_ctl(::fcntl(sv[1], F_DUPFD_CLOEXEC, 64));
+    ::close(sv[1]);
+    auto [log_r, log_w] = make_pipe();
+    unique_fd log_w_high(::fcntl(log_w.get(), F_DUPFD_CLOEXEC, 64));
+    log_w.reset();
+    ::fcntl(log_r.get(), F_SETFL, O_NONBLOCK);
+    inst->log = std::move(log_r);
+
+    std::vector<std::string> args = {init_path_, "zygote", options_.python};
+    std::vector<char*> cargv;
+    for (auto& a : args) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    char* cenv[] = {nullptr};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, log_w_high.get(), 2);
+    posix_spawn_file_actions_adddup2(&fa, child_ctl.get(), 3);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int rc = ::posix_spawn(&inst->pid, init_path_.c_str(), &fa, &attr, cargv.data(), cenv);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+      inst->pid = -1;
+      throw std::runtime_error("posix_spawn " + init_path_ + ": " + strerror(rc));
+    }
+    static std::atomic<int> counter{0};
+    inst->cgroup = instance_cgroup::create("moebench-" + std::to_string(::getpid()) + "-" +
+                                           std::to_string(counter.fetch_add(1)));
+    if (inst->cgroup && !inst->cgroup->attach(inst->pid)) inst->cgroup.reset();
+    if (!send_with_fds(inst->ctl.get(), "G", {}))
+      throw std::runtime_error("sandbox instance did not start: " + inst->drain_log());
+    return inst;
+  }
+
+  // Returns true when the instance turned out dead before the sample started (retry).
+  bool run_on(instance& inst, const exec_request& req, exec_result& r) {
+    const toolchain tc = toolchain_for(req.lang, options_);
+    if (req.source.size() > max_source_bytes) {
+      r.status = verdict::compile_error;
+      r.detail = "source of " + std::to_string(req.source.size()) + " bytes rejected (limit " +
+                 std::to_string(max_source_bytes) + ")";
+      return false;
+    }
+    nlohmann::json files = nlohmann::json::array();
+    unique_fd body(::memfd_create("moebench-body", MFD_CLOEXEC));
+    if (body.get() < 0) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
+    auto add_file = [&](const std::string& name, std::string_view content) {
+      std::size_t off = 0;
+      while (off < content.size()) {
+        const ssize_t n = ::write(body.get(), content.data() + off, content.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error(std::string("memfd write: ") + strerror(errno));
+        off += static_cast<std::size_t>(n);
+      }
+      files.push_back({name, content.size()});
+    };
+    for (const auto& f : req.files) {
+      if (!safe_relative_path(f.path)) {
+        r.status = verdict::sandbox_error;
+        r.detail = "request file path rejected: '" + f.path + "'";
+        return false;
+      }
+      add_file(f.path, f.content);
+    }
+    for (const auto& h : tc.extra_files) add_file(h, helper_source(h));
+    add_file(tc.source_file, req.source);
+    ::lseek(body.get(), 0, SEEK_SET);
+
+    const bool cg = inst.cgroup != nullptr;
+    const bool python = req.lang == language::python;
+    nlohmann::json steps = nlohmann::json::array();
+    exec_limits blim;
+    int64_t wall_ms = req.limits.wall_ms;
+    if (!tc.build_argv.empty()) {
+      blim = build_limits(req.limits);
+      steps.push_back(step_json(tc.build_argv, blim, false, false));
+      wall_ms += blim.wall_ms;
+    }
+    steps.push_back(step_json(python ? std::vector<std::string>{} : tc.run_argv, req.limits, python,
+                              tc.uses_driver));
+    const std::string nonce = make_nonce();
+    nlohmann::json header = {
+        {"nonce", nonce},
+        {"uid", ::geteuid() == 0 ? 65534 : 0},
+        {"source", tc.source_file},
+        {"files", files},
+        {"steps", steps},
+        {"wall_ms", wall_ms},
+        {"tmpfs_bytes", std::max<int64_t>(req.limits.file_size_bytes, 16LL << 20)},
+    };
+    if (cg) inst.cgroup->prepare(std::max(req.limits.memory_bytes, tc.build_argv.empty() ? 0 : blim.memory_bytes),
+                                 std::max(req.limits.processes, tc.build_argv.empty() ? 0 : blim.processes));
+
+    auto [out_r, out_w] = make_pipe();
+    auto [err_r, err_w] = make_pipe();
+    auto [res_r, res_w] = make_pipe();
+    auto [st_r, st_w] = make_pipe();
+    const int64_t t_launch = now_ns();
+    if (!send_with_fds(inst.ctl.get(), header.dump(),
+                       {out_w.get(), err_w.get(), res_w.get(), st_w.get(), body.get()})) {
+      inst.broken = true;
+      r.status = verdict::sandbox_error;
+      r.detail = "sandbox instance unavailable: " + inst.drain_log();
+      return true;
+    }
+    out_w.reset();
+    err_w.reset();
+    res_w.reset();
+    st_w.reset();
+    body.reset();
+
+    const int64_t backstop = t_launch + (wall_ms + 5'000) * 1'000'000;
+    pump_result pr = pump(
+        {out_r.get(), err_r.get(), res_r.get(), st_r.get()}, req.limits.output_bytes, backstop,
+        [&] { send_with_fds(inst.ctl.get(), "K", {}); },
+        [&] {
+          inst.broken = true;
+          ::kill(inst.pid, SIGKILL);
+        });
+    r.stdout_text = std::move(pr.out);
+    r.stderr_text = std::move(pr.err);
+    r.stdout_bytes_total = pr.out_total;
+    r.stderr_bytes_total = pr.err_total;
+    r.stdout_truncated = pr.out_truncated;
+    r.stderr_truncated = pr.err_truncated;
+
+    std::vector<init_report> reps;
+    bool malformed = false;
+    std::size_t pos = 0;
+    while (pos < pr.status.size()) {
+      const auto nl = pr.status.find('\n', pos);
+      if (nl == std::string::npos) {
+        malformed = true;
+        break;
+      }
+      auto rep = parse_init_report(std::string_view(pr.status).substr(pos, nl - pos + 1));
+      if (!rep) malformed = true;
+      else reps.push_back(*rep);
+      pos = nl + 1;
+    }
+    if (reps.empty() || malformed) {
+      int st = 0;
+      if (::waitpid(inst.pid, &st, WNOHANG) == inst.pid) {
+        inst.pid = -1;
+        inst.broken = true;
+      }
+      r.status = verdict::sandbox_error;
+      r.detail = "sandbox instance gave no valid report";
+      const std::string log = inst.drain_log();
+      if (!log.empty()) r.detail += ": " + log.substr(0, 2000);
+      if (pr.backstop_fired) r.detail += " (instance missed its deadline and was killed)";
+      return false;
+    }
+    for (const auto& rep : reps)
+      if (!rep.error.empty()) {
+        r.status = verdict::sandbox_error;
+        r.detail = rep.error;
+        return false;
+      }
+
+    outcome o;
+    o.nonce = nonce;
+    o.harness_output_kill = pr.output_cap_hit;
+    o.cgroup_oom_kill = cg && inst.cgroup->oom_killed_since_prepare();
+    std::size_t run_idx = 0;
+    if (!tc.build_argv.empty()) {
+      const init_report& b = reps[0];
+      const bool build_ok = b.payload_reaped && WIFEXITED(b.wait_status) &&
+                            WEXITSTATUS(b.wait_status) == 0 && b.killer == init_kill::none;
+      if (!build_ok || reps.size() < 2) {
+        o.init = b;
+        o.uses_driver = false;
+        exec_result br = r;
+        classify(o, blim, br);
+        r = br;
+        if (build_ok) {
+          r.status = verdict::sandbox_error;
+          r.detail = "build succeeded but the run step left no report";
+        } else if (r.status == verdict::timeout_cpu || r.status == verdict::timeout_wall) {
+          r.status = verdict::compile_timeout;
+        } else if (r.status != verdict::sandbox_error) {
+          r.status = verdict::compile_error;
+          r.detail = r.stderr_text.substr(0, 4000);
+        }
+        return false;
+      }
+      run_idx = 1;
+      o.cgroup_oom_kill = o.cgroup_oom_kill;  // a build OOM would have stopped above
+    }
+    o.init = reps[run_idx];
+    o.result_text = std::move(pr.result);
+    o.uses_driver = tc.uses_driver;
+    r.spawn_overhead_ns = o.init->payload_reaped ? o.init->start_ns - t_launch : 0;
+    classify(o, req.limits, r);
+    return false;
+  }
+
+  executor_options options_;
+  std::string init_path_;
+  executor_info info_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<instance>> idle_;
+};
+
+}  // namespace
+
+std::unique_ptr<executor> make_ns_executor(const executor_options& options, std::string init_path,
+                                           executor_info info) {
+  return std::make_unique<ns_executor>(options, std::move(init_path), std::move(info));
+}
+
+}  // namespace moebench::sandbox::detail
