@@ -9,6 +9,8 @@
 #include <fmt/core.h>
 
 #include "commands.h"
+#include "runner_factory.h"
+#include "run_measurement.h"
 #include "moebench/clock.h"
 #include "moebench/engine/engine.h"
 #include "moebench/error.h"
@@ -17,6 +19,7 @@
 #include "moebench/journal.h"
 #include "moebench/provenance.h"
 #include "moebench/results.h"
+#include "moebench/runners/openai.h"
 #include "moebench/runners/replay.h"
 #include "moebench/sandbox/sandbox.h"
 #include "moebench/suites/humaneval.h"
@@ -46,6 +49,7 @@ struct run_request {
   int64_t max_tokens = 512;
   std::string sandbox = "auto";
   bool require_isolation = false;
+  std::string api_key_env;  // the variable's name only; the key is never recorded
 };
 
 void to_json(nlohmann::json& j, const run_request& r) {
@@ -54,7 +58,7 @@ void to_json(nlohmann::json& j, const run_request& r) {
        {"limit", r.limit},         {"seed", r.seed},         {"timeout_s", r.timeout_s},
        {"cpu_s", r.cpu_s},         {"memory_mb", r.memory_mb}, {"temperature", r.temperature},
        {"max_tokens", r.max_tokens}, {"sandbox", r.sandbox},
-       {"require_isolation", r.require_isolation}};
+       {"require_isolation", r.require_isolation}, {"api_key_env", r.api_key_env}};
   j["seed_sampling"] = r.seed_sampling ? nlohmann::json(*r.seed_sampling) : nlohmann::json(nullptr);
   j["seed_bootstrap"] = r.seed_bootstrap ? nlohmann::json(*r.seed_bootstrap) : nlohmann::json(nullptr);
 }
@@ -75,6 +79,7 @@ void from_json(const nlohmann::json& j, run_request& r) {
   j.at("max_tokens").get_to(r.max_tokens);
   j.at("sandbox").get_to(r.sandbox);
   j.at("require_isolation").get_to(r.require_isolation);
+  r.api_key_env = j.value("api_key_env", std::string());
   if (!j.at("seed_sampling").is_null()) r.seed_sampling = j.at("seed_sampling").get<uint64_t>();
   if (!j.at("seed_bootstrap").is_null()) r.seed_bootstrap = j.at("seed_bootstrap").get<uint64_t>();
 }
@@ -150,21 +155,20 @@ prepared_run prepare(const run_request& req) {
 
   const std::string spec = model_spec(req);
   std::unique_ptr<replay_runner> replay;
-  if (spec == "oracle") {
-    p.model = std::make_unique<oracle_runner>();
-  } else if (spec.starts_with("replay:")) {
+  if (spec.starts_with("replay:")) {
     p.samples_path = spec.substr(7);
     replay = std::make_unique<replay_runner>(p.samples_path);
     for (const auto& e : replay->entries())
       if (!problems.index.contains(e.task_id))
         throw error("replay.unknown_task", {p.samples_path, e.line, "task_id"},
                     "task_id '" + e.task_id + "' is not in the problems (" + problems.source + ")");
-  } else if (spec.starts_with("gguf:")) {
-    // The in-process engine; it serves one request at a time with all cores.
-    p.model = engine::make_runner(spec.substr(5));
+  } else if (spec.starts_with("openai:")) {
+    openai_options o = parse_openai_spec(spec);
+    o.api_key = api_key_from_env(req.api_key_env, "--api-key-env");
+    o.jitter_seed = derive_seed(req.seed, "retry_jitter");
+    p.model = make_openai_runner(std::move(o));
   } else {
-    throw error("cli.unknown_model", {"", 0, "--model"},
-                "unknown model spec '" + spec + "' (available here: oracle, replay:FILE, gguf:PATH)");
+    p.model = make_runner(spec);
   }
 
   humaneval::options opts;
@@ -350,8 +354,12 @@ void add_run_command(CLI::App& app, context& ctx) {
   auto* cmd = app.add_subcommand("run", "Run a suite against a model and journal every sample");
   auto req = std::make_shared<run_request>();
   auto rt = std::make_shared<run_runtime>();
-  cmd->add_option("--suite", req->suite, "Suite to run (humaneval)");
-  cmd->add_option("--model", req->model, "Model spec: oracle | replay:FILE | gguf:PATH")->capture_default_str();
+  auto measurement = std::make_shared<measurement_request>();
+  cmd->add_option("--suite", req->suite, "Suite to run (humaneval, throughput, cost)");
+  cmd->add_option("--model", req->model, "Model spec: oracle | replay:FILE | gguf:PATH | openai:URL#MODEL[?options]")
+      ->capture_default_str();
+  cmd->add_option("--api-key-env", req->api_key_env,
+                  "openai: environment variable holding the API key (the key is never recorded)");
   cmd->add_option("--samples", req->samples,
                   "Evaluate-only: a samples file (task_id, completion); same as --model replay:FILE");
   cmd->add_option("--problems", req->problems,
@@ -376,13 +384,23 @@ void add_run_command(CLI::App& app, context& ctx) {
   cmd->add_option("--resume", rt->resume, "Continue the run in this directory; settings come from its run.json");
   cmd->add_option("-j,--jobs", rt->jobs, "Parallel samples (0 = all cores)")->capture_default_str();
   cmd->add_option("--progress", rt->progress, "auto | tty | lines | quiet")->capture_default_str();
-  cmd->callback([cmd, req, rt, &ctx] {
+  add_measurement_options(cmd, *measurement);
+  cmd->callback([cmd, req, rt, measurement, &ctx] {
+    if (is_measurement_suite(req->suite)) {
+      if (!rt->resume.empty())
+        throw error("cli.conflict", {"", 0, "--resume"},
+                    "a throughput or cost run measures one uninterrupted session; start a new run");
+      ctx.exit_code = run_measurement({req->suite, req->model, cmd->count("--model") > 0, req->seed,
+                                       req->temperature, rt->out, rt->run_id},
+                                      *measurement);
+      return;
+    }
     if (!rt->resume.empty()) {
       // Only runtime knobs may accompany --resume: the run's settings come from run.json.
       for (const char* flag : {"--suite", "--model", "--samples", "--problems", "--k", "--n", "--limit",
                                "--seed", "--seed-sampling", "--seed-bootstrap", "--timeout-s", "--cpu-s",
                                "--memory-mb", "--temperature", "--max-tokens", "--sandbox",
-                               "--require-isolation", "--out", "--run-id"})
+                               "--require-isolation", "--out", "--run-id", "--api-key-env"})
         if (cmd->count(flag) > 0)
           throw error("cli.conflict", {"", 0, flag},
                       "--resume takes the run's settings from its run.json; only --jobs and "

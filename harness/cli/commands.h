@@ -14,10 +14,19 @@ void add_version_command(CLI::App& app, context& ctx);
 void add_bench_command(CLI::App& app, context& ctx);
 void add_run_command(CLI::App& app, context& ctx);
 void add_report_command(CLI::App& app, context& ctx);
+void add_targets_command(CLI::App& app, context& ctx);
 void add_model_command(CLI::App& app, context& ctx);
 void add_generate_command(CLI::App& app, context& ctx);
 // Adds `tokenize` under the `model` subcommand (called by add_model_command).
 void add_model_tokenize_command(CLI::App& model_subcommand, context& ctx);
 void add_sandbox_command(CLI::App& app, context& ctx);
+void add_serve_command(CLI::App& app, context& ctx);
+void add_bench_openai_command(CLI::App& app, context& ctx);
+
+// Reads an API key from the environment variable `env_name` ("" = no key). The key itself is
+// never printed, logged or recorded; only the variable's name is.
+std::string api_key_from_env(const std::string& env_name, const char* flag);
+// Raises the soft limit on open descriptors to the hard limit (every stream is a socket).
+void raise_open_file_limit();
 
 }  // namespace moebench::cli

@@ -14,11 +14,14 @@ int main(int argc, char** argv) {
   moebench::cli::context ctx;
   moebench::cli::add_run_command(app, ctx);
   moebench::cli::add_report_command(app, ctx);
+  moebench::cli::add_targets_command(app, ctx);
   moebench::cli::add_bench_command(app, ctx);
   moebench::cli::add_version_command(app, ctx);
   moebench::cli::add_model_command(app, ctx);
   moebench::cli::add_generate_command(app, ctx);
   moebench::cli::add_sandbox_command(app, ctx);
+  moebench::cli::add_serve_command(app, ctx);
+  moebench::cli::add_bench_openai_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

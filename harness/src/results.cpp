@@ -54,6 +54,14 @@ void from_json(const nlohmann::json& j, metric& m) {
                                     "figure_kind");
 }
 
+void to_json(nlohmann::json& j, const run_validity& v) {
+  j = {{"valid", v.valid}, {"reasons", v.reasons}};
+}
+void from_json(const nlohmann::json& j, run_validity& v) {
+  j.at("valid").get_to(v.valid);
+  j.at("reasons").get_to(v.reasons);
+}
+
 void to_json(nlohmann::json& j, const suite_result& s) {
   j = {{"suite", s.suite},
        {"source", s.source},
@@ -64,6 +72,7 @@ void to_json(nlohmann::json& j, const suite_result& s) {
        {"metrics", s.metrics},
        {"verdicts", s.verdicts},
        {"per_task", s.per_task}};
+  j["validity"] = s.validity ? nlohmann::json(*s.validity) : nlohmann::json(nullptr);
 }
 void from_json(const nlohmann::json& j, suite_result& s) {
   j.at("suite").get_to(s.suite);
@@ -75,6 +84,9 @@ void from_json(const nlohmann::json& j, suite_result& s) {
   j.at("metrics").get_to(s.metrics);
   j.at("verdicts").get_to(s.verdicts);
   s.per_task = j.at("per_task");
+  // Optional: results written before validity existed have no such field.
+  if (const auto it = j.find("validity"); it != j.end() && !it->is_null())
+    s.validity = it->get<run_validity>();
 }
 
 void to_json(nlohmann::json& j, const execution_info& e) {

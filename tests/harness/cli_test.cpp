@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -278,11 +279,25 @@ TEST(cli, a_run_killed_at_any_moment_resumes_to_the_same_results) {
   const auto expected = without_timing(nlohmann::json::parse(slurp(dir / "runs/reference/results.json")));
   const std::size_t planned = 6 * 8;
 
+  // Kill points: at once and shortly after start (before or during set-up), then once the
+  // journal holds 1, 12 and 30 records, wherever start-up time puts those moments.
+  struct kill_point {
+    int delay_ms;
+    std::size_t after_records;
+  };
+  const std::vector<kill_point> points = {{0, 0}, {150, 0}, {0, 1}, {0, 12}, {0, 30}};
   int resumed_with_progress = 0;
-  for (int delay_ms : {0, 40, 120, 250, 400, 700}) {
-    const std::string id = "killed-" + std::to_string(delay_ms);
+  for (const auto& point : points) {
+    const std::string id = "killed-" + std::to_string(point.delay_ms) + "-" + std::to_string(point.after_records);
     const pid_t pid = spawn_cli(run_args(dir / "runs", id), dir / (id + ".log"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    std::this_thread::sleep_for(std::chrono::milliseconds(point.delay_ms));
+    const fs::path journal_path = dir / "runs" / id / "samples.jsonl";
+    for (int waited = 0; point.after_records > 0 && waited < 60000; waited += 2) {
+      std::error_code ec;
+      const auto text = fs::exists(journal_path, ec) ? slurp(journal_path) : std::string();
+      if (static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) >= point.after_records) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -312,7 +327,7 @@ TEST(cli, a_run_killed_at_any_moment_resumes_to_the_same_results) {
     EXPECT_EQ(got["execution"]["samples_resumed"].get<int64_t>() + got["execution"]["samples_executed"].get<int64_t>(),
               static_cast<int64_t>(planned));
   }
-  EXPECT_GE(resumed_with_progress, 2) << "the kills should land mid-run for at least two delays";
+  EXPECT_GE(resumed_with_progress, 3) << "the kills should land mid-run for the record-count kill points";
 }
 
 TEST(cli, resume_refuses_changed_inputs_and_extra_settings) {

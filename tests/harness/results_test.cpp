@@ -47,6 +47,11 @@ run_result sample_result() {
   s.verdicts = {{"passed", 11}, {"failed", 9}};
   s.per_task = {{"moebench/0", {{"n", 10}, {"c", 5}}}};
   r.suites.push_back(s);
+  suite_result t;
+  t.suite = "throughput";
+  t.source = "server rate=2/s";
+  t.validity = run_validity{false, {"duration 1.000 s is below the minimum 60.000 s"}};
+  r.suites.push_back(t);
   r.execution.wall_ns = 5'000'000'000;
   r.execution.samples_executed = 20;
   r.execution.samples_per_s = 4;
@@ -67,6 +72,17 @@ TEST(results, round_trips_through_json_exactly) {
   EXPECT_EQ(again.suites[0].metrics[1].kind, figure_kind::modelled);
   ASSERT_TRUE(again.suites[0].metrics[1].distribution.has_value());
   EXPECT_EQ(again.suites[0].metrics[1].distribution->n, 3);
+  EXPECT_FALSE(again.suites[0].validity.has_value());
+  ASSERT_TRUE(again.suites[1].validity.has_value());
+  EXPECT_FALSE(again.suites[1].validity->valid);
+  EXPECT_EQ(again.suites[1].validity->reasons.size(), 1u);
+}
+
+TEST(results, results_written_before_validity_existed_still_read) {
+  nlohmann::json j = sample_result();
+  for (auto& s : j["suites"]) s.erase("validity");
+  const run_result back = j.get<run_result>();
+  EXPECT_FALSE(back.suites[1].validity.has_value());
 }
 
 TEST(results, unsupported_schema_version_and_missing_fields_are_errors) {

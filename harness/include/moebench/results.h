@@ -39,6 +39,13 @@ struct metric {
   figure_kind kind = figure_kind::measured;
 };
 
+// Whether a measurement met its own rules (MLPerf style: minimum duration, minimum query
+// count, ...). A suite without such rules leaves suite_result::validity empty.
+struct run_validity {
+  bool valid = true;
+  std::vector<std::string> reasons;  // why not, one sentence each; empty when valid
+};
+
 struct suite_result {
   std::string suite;                       // "humaneval"
   std::string source;                      // problem file or "builtin:..."
@@ -49,6 +56,7 @@ struct suite_result {
   std::vector<metric> metrics;
   std::map<std::string, int64_t> verdicts; // verdict name -> count
   nlohmann::json per_task = nlohmann::json::object();  // suite-specific per-task figures
+  std::optional<run_validity> validity;    // measurement suites: VALID / INVALID and why
 };
 
 // Facts about this execution of the run that legitimately differ between an uninterrupted
@@ -87,6 +95,8 @@ void to_json(nlohmann::json& j, const confidence_interval& c);
 void from_json(const nlohmann::json& j, confidence_interval& c);
 void to_json(nlohmann::json& j, const metric& m);
 void from_json(const nlohmann::json& j, metric& m);
+void to_json(nlohmann::json& j, const run_validity& v);
+void from_json(const nlohmann::json& j, run_validity& v);
 void to_json(nlohmann::json& j, const suite_result& s);
 void from_json(const nlohmann::json& j, suite_result& s);
 void to_json(nlohmann::json& j, const execution_info& e);

@@ -20,6 +20,10 @@ struct generation_params {
   double min_p = 0.0;
   uint64_t seed = 0;         // sampling seed for this request
   std::vector<std::string> stop;
+  // Keep generating through end-of-sequence until max_tokens (throughput runs fix output
+  // lengths, as vLLM's and MLPerf's benchmarks do). Runners that cannot honour it report the
+  // tokens they produced and the load generator counts those.
+  bool ignore_eos = false;
 };
 
 struct request {

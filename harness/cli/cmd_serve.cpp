@@ -1,0 +1,116 @@
+// `moebench serve`: the OpenAI-compatible server (runners/serve). Models: `echo` today; the
+// in-process engine (gguf:PATH) plugs in as another model_backend when it exists.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "commands.h"
+#include "moebench/error.h"
+#include "moebench/io.h"
+#include "moebench/serve/echo_model.h"
+#include "moebench/serve/server.h"
+
+namespace moebench::cli {
+
+std::string api_key_from_env(const std::string& env_name, const char* flag) {
+  if (env_name.empty()) return {};
+  const char* v = std::getenv(env_name.c_str());
+  if (!v || !*v)
+    throw error("cli.missing_api_key", {"", 0, flag},
+                "the environment variable " + env_name + " is not set or empty");
+  return v;
+}
+
+void raise_open_file_limit() {
+  // Each stream is a socket; the default soft limit (often 1024) is far below the hard one.
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+namespace {
+
+struct serve_request {
+  std::string model;
+  std::string host = "127.0.0.1";
+  int64_t port = 8000;
+  std::string port_file;
+  int64_t threads = 1;
+  double echo_tokens_per_s = 0;
+  int64_t echo_max_tokens = 256;
+  std::string api_key_env;
+  double shutdown_grace_s = 10;
+  double idle_timeout_s = 30;
+};
+
+int execute_serve(const serve_request& r) {
+  if (r.port < 0 || r.port > 65535) throw error("cli.bad_value", {"", 0, "--port"}, "must be in 0..65535");
+  if (r.threads < 1) throw error("cli.bad_value", {"", 0, "--threads"}, "must be >= 1");
+  if (r.echo_tokens_per_s < 0) throw error("cli.bad_value", {"", 0, "--echo-tokens-per-s"}, "must be >= 0");
+  if (r.echo_max_tokens < 0) throw error("cli.bad_value", {"", 0, "--echo-max-tokens"}, "must be >= 0");
+  if (!(r.shutdown_grace_s >= 0) || !(r.idle_timeout_s > 0))
+    throw error("cli.bad_value", {"", 0, "--shutdown-grace-s/--idle-timeout-s"}, "must be positive");
+
+  serve::backend_factory factory;
+  if (r.model == "echo") {
+    serve::echo_options eo;
+    eo.tokens_per_s = r.echo_tokens_per_s;
+    eo.max_tokens = r.echo_max_tokens;
+    factory = [eo](boost::asio::io_context& ioc) { return serve::make_echo_backend(eo, ioc); };
+  } else if (r.model.starts_with("gguf:")) {
+    throw error("serve.engine_unavailable", {"", 0, "--model"},
+                "the in-process engine is not part of this build yet; available: echo");
+  } else {
+    throw error("cli.unknown_model", {"", 0, "--model"}, "unknown model '" + r.model + "' (available: echo)");
+  }
+
+  serve::server_options so;
+  so.host = r.host;
+  so.port = static_cast<uint16_t>(r.port);
+  so.threads = r.threads;
+  so.api_key = api_key_from_env(r.api_key_env, "--api-key-env");
+  so.shutdown_grace_ms = static_cast<int64_t>(r.shutdown_grace_s * 1000);
+  so.idle_timeout_ms = static_cast<int64_t>(r.idle_timeout_s * 1000);
+  so.handle_signals = true;
+  raise_open_file_limit();
+  serve::server srv(so, factory);
+  // The port file appears complete or not at all: a test polls for it.
+  if (!r.port_file.empty()) write_file_atomic(r.port_file, std::to_string(srv.port()) + "\n");
+  fmt::print("moebench serve: model {} listening on http://{}:{}/v1\n", srv.card().id, r.host, srv.port());
+  std::fflush(stdout);
+  srv.run();
+  const serve::server_stats s = srv.stats();
+  fmt::print(stderr, "moebench serve: stopped: {} connections, {} requests, {} generations completed, {} cut\n",
+             s.connections, s.requests, s.generations_completed, s.generations_cut);
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, context& ctx) {
+  auto* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
+  auto r = std::make_shared<serve_request>();
+  cmd->add_option("--model", r->model, "Model: echo (a deterministic fake)")->required();
+  cmd->add_option("--host", r->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", r->port, "Port (0 = ephemeral; see --port-file)")->capture_default_str();
+  cmd->add_option("--port-file", r->port_file, "Write the bound port to this file once listening");
+  cmd->add_option("--threads", r->threads, "I/O threads")->capture_default_str();
+  cmd->add_option("--echo-tokens-per-s", r->echo_tokens_per_s,
+                  "echo: tokens per second per stream (0 = all at once)")->capture_default_str();
+  cmd->add_option("--echo-max-tokens", r->echo_max_tokens, "echo: cap on tokens per request")->capture_default_str();
+  cmd->add_option("--api-key-env", r->api_key_env,
+                  "Require the API key held by this environment variable (Bearer token)");
+  cmd->add_option("--shutdown-grace-s", r->shutdown_grace_s,
+                  "On SIGTERM, let in-flight generations run this long before cutting them")->capture_default_str();
+  cmd->add_option("--idle-timeout-s", r->idle_timeout_s, "Close idle keep-alive connections after this long")
+      ->capture_default_str();
+  cmd->callback([r, &ctx] { ctx.exit_code = execute_serve(*r); });
+}
+
+}  // namespace moebench::cli

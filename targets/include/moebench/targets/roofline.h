@@ -1,0 +1,109 @@
+#pragma once
+// A roofline model of MoE inference: bytes and FLOPs per step for prefill and decode, bounded
+// by a target's memory bandwidth, compute peak and scale-up interconnect, scaled by a
+// calibration efficiency. HARDWARE_AND_METRICS.md section 8 gives the derivation; docs/targets.md
+// the formulas as implemented.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "moebench/targets/targets.h"
+
+namespace moebench::targets {
+
+enum class precision { bf16, fp16, fp8, int8, int4 };
+std::string_view to_string(precision p) noexcept;
+precision precision_from_string(std::string_view s);
+double bytes_per_value(precision p) noexcept;
+
+enum class attention_kind { mla, gqa, explicit_bytes };
+
+struct model_config {
+  std::string id;
+  std::string name;
+  std::string status;  // "published" | "rumoured" | "user"
+  precision weight_precision = precision::fp8;
+  precision kv_precision = precision::bf16;
+  // total_params, active_params, layers, moe_layers, hidden, attention_heads, routed_experts,
+  // experts_per_token, shared_experts, and per attention kind: kv_lora_rank + rope_dim (mla),
+  // kv_heads + head_dim (gqa), kv_bytes_per_token + attn_flops_per_context_token (explicit).
+  std::map<std::string, sourced_figure> figures;
+  attention_kind attention = attention_kind::mla;
+  std::map<std::string, std::string> sources;
+  std::string data_version;
+
+  double get(std::string_view key) const;  // error "model_config.missing_figure"
+};
+void to_json(nlohmann::json& j, const model_config& m);
+
+std::vector<model_config> parse_model_configs(std::string_view json_text, const std::string& file);
+const std::vector<model_config>& builtin_model_configs();
+// A built-in id or a path to a JSON file with the same layout (one model in "models").
+model_config load_model_config(const std::string& name_or_file);
+
+// Quantities derived from a config; pure arithmetic, checked by hand in the tests.
+struct model_derived {
+  double routed_params_per_expert_all_layers = 0;  // (total - active) / (N - k)
+  double expert_params = 0;                        // per expert per MoE layer
+  double always_params = 0;                        // active - k * routed_params_per_expert_all_layers
+  double kv_bytes_per_token = 0;                   // all layers, at kv_precision
+  double attn_flops_per_context_token = 0;         // decode, all layers
+};
+model_derived derive(const model_config& m);
+
+// Expected distinct experts per MoE layer touched by B tokens under uniform routing:
+// N * (1 - (1 - k/N)^B).
+double expected_distinct_experts(double n_experts, double k, double tokens);
+
+// Calibration: the achieved fraction of each roof, and where that fraction came from.
+struct calibration {
+  double bandwidth_efficiency = 1.0;
+  double compute_efficiency = 1.0;
+  std::string source = "uncalibrated: roofline upper bound";
+};
+
+struct projection_options {
+  int64_t batch = 1;            // concurrent sequences (decode) / sequences in a prefill step
+  int64_t context = 4096;       // tokens of context per sequence
+  int64_t devices = 0;          // 0 = the fewest that hold weights + KV cache
+  double usable_memory_fraction = 0.9;
+  std::optional<precision> weight_precision;  // override the config's
+  calibration calib;
+};
+
+struct projection {
+  std::string target_id;
+  std::string model_id;
+  int64_t batch = 0, context = 0;
+  precision weight_precision = precision::fp8;
+  precision compute_precision = precision::fp8;  // the peak used; may differ when unsupported
+  double weight_bytes = 0, kv_bytes_total = 0;
+  int64_t devices_for_memory = 0;  // fewest devices holding weights + KV
+  int64_t devices = 0;             // used in the projection
+  bool fits = true;                // the requested devices hold weights + KV
+  double experts_per_device = 0;   // routed experts per MoE layer per device (EP spread)
+  double distinct_experts_per_step = 0;  // per MoE layer, decode
+  double tokens_per_expert_per_step = 0; // decode, B * k / N
+  // Decode step of `batch` tokens at `context`.
+  double decode_bytes_per_step = 0, decode_flops_per_step = 0, decode_comm_bytes_per_step = 0;
+  double decode_t_memory_s = 0, decode_t_compute_s = 0, decode_t_comm_s = 0;
+  std::string decode_bound;  // "memory" | "compute" | "interconnect"
+  double decode_tok_s = 0;   // all devices
+  double tpot_ms = 0;
+  // Prefill of `batch` sequences of `context` tokens.
+  double prefill_bytes = 0, prefill_flops = 0;
+  double prefill_t_memory_s = 0, prefill_t_compute_s = 0, prefill_t_comm_s = 0;
+  std::string prefill_bound;
+  double prefill_tok_s = 0;
+  calibration calib;
+  std::vector<std::string> notes;
+};
+void to_json(nlohmann::json& j, const projection& p);
+
+projection project(const model_config& m, const hardware_target& t, const projection_options& o);
+
+}  // namespace moebench::targets

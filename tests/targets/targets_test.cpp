@@ -1,0 +1,260 @@
+// The target registry's data files, the roofline arithmetic and the cost formula, checked
+// against hand-computed values (HARDWARE_AND_METRICS.md sections 5, 8 and (b)).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include <unistd.h>
+
+#include "moebench/error.h"
+#include "moebench/io.h"
+#include "moebench/targets/cost.h"
+#include "moebench/targets/roofline.h"
+#include "moebench/targets/targets.h"
+
+namespace moebench::targets {
+namespace {
+
+std::string source_dir() {
+  const char* env = std::getenv("MOEBENCH_SOURCE_DIR");
+  return env != nullptr ? env : MOEBENCH_TEST_SOURCE_DIR;
+}
+
+TEST(data_files, every_builtin_target_parses_and_every_figure_is_sourced_and_flagged) {
+  const auto& all = builtin_targets();
+  std::set<std::string> ids;
+  for (const auto& t : all) ids.insert(t.id);
+  for (const char* required : {"h100-sxm", "h200", "h800", "h20", "b200", "mi300x", "ascend-910b", "ascend-910c"})
+    EXPECT_TRUE(ids.contains(required)) << required;
+  for (const auto& t : all) {
+    EXPECT_EQ(t.kind, target_kind::modelled);
+    EXPECT_FALSE(t.data_version.empty());
+    EXPECT_NE(t.find("memory_bw_gbs"), nullptr) << t.id;
+    EXPECT_NE(t.find("bf16_dense_tflops"), nullptr) << t.id;
+    for (const auto& [key, f] : t.figures) {
+      EXPECT_GT(f.value, 0) << t.id << "." << key;
+      ASSERT_TRUE(t.sources.contains(f.source)) << t.id << "." << key;
+      EXPECT_FALSE(t.sources.at(f.source).empty());
+      EXPECT_NE(f.flag, figure_flag::measured) << t.id << "." << key;
+    }
+    for (const auto& p : t.prices) {
+      EXPECT_GT(p.usd_per_hour.value, 0);
+      EXPECT_TRUE(t.sources.contains(p.usd_per_hour.source));
+    }
+  }
+  // Spot checks against the researched table (dense, not sparse, peaks).
+  EXPECT_DOUBLE_EQ(find_target(all, "h100").at("bf16_dense_tflops").value, 989.4);
+  EXPECT_DOUBLE_EQ(find_target(all, "h200").at("memory_bw_gbs").value, 4800);
+  EXPECT_DOUBLE_EQ(find_target(all, "h800").at("scale_up_bw_gbs").value, 400);
+  EXPECT_EQ(find_target(all, "h800").at("tdp_w").conf, confidence::unverified);
+  EXPECT_EQ(find_target(all, "ascend-910c").at("bf16_dense_tflops").flag, figure_flag::vendor_model);
+  EXPECT_EQ(find_target(all, "ascend-910b").find("fp8_dense_tflops"), nullptr);  // none published
+}
+
+TEST(data_files, the_repository_copies_are_the_embedded_ones) {
+  const auto file = source_dir() + "/targets/data/accelerators.json";
+  const auto parsed = parse_targets(read_file(file), file);
+  ASSERT_EQ(parsed.size(), builtin_targets().size());
+  const auto models = source_dir() + "/targets/data/model_configs.json";
+  EXPECT_EQ(parse_model_configs(read_file(models), models).size(), builtin_model_configs().size());
+}
+
+TEST(data_files, every_model_config_figure_is_sourced_and_flagged) {
+  std::set<std::string> ids;
+  for (const auto& m : builtin_model_configs()) {
+    ids.insert(m.id);
+    for (const auto& [key, f] : m.figures) {
+      ASSERT_TRUE(m.sources.contains(f.source)) << m.id << "." << key;
+      EXPECT_NE(f.flag, figure_flag::measured);
+    }
+    EXPECT_NO_THROW(derive(m)) << m.id;
+  }
+  for (const char* required : {"deepseek-v3", "deepseek-v4-flash", "deepseek-v4-pro", "rumoured-1t"})
+    EXPECT_TRUE(ids.contains(required)) << required;
+  const auto r = load_model_config("rumoured-1t");
+  EXPECT_EQ(r.status, "rumoured");
+  EXPECT_DOUBLE_EQ(r.get("experts_per_token"), 16);
+  EXPECT_EQ(load_model_config("deepseek-v4-pro").get("total_params"), 1.6e12);
+  EXPECT_EQ(load_model_config("deepseek-v4-flash").get("active_params"), 13e9);
+}
+
+std::string minimal_targets(const std::string& figure) {
+  return R"({"schema_version": 1, "data_version": "t", "sources": {"s": "a source"},
+    "targets": [{"id": "x", "name": "X", "vendor": "V", "devices_per_node": 8, "figures": {
+      "memory_gb": {"value": 10, "source": "s", "flag": "datasheet", "confidence": "primary"},
+      "memory_bw_gbs": )" + figure + R"(}}]})";
+}
+
+TEST(data_files, a_figure_without_source_flag_or_confidence_is_rejected_naming_the_field) {
+  const auto expect_error = [](const std::string& text, const std::string& id, const std::string& field) {
+    try {
+      parse_targets(text, "t.json");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const error& e) {
+      EXPECT_EQ(e.id(), id);
+      EXPECT_EQ(e.where().file, "t.json");
+      EXPECT_EQ(e.where().field, field);
+    }
+  };
+  EXPECT_NO_THROW(parse_targets(minimal_targets(R"({"value": 5, "source": "s", "flag": "estimate", "confidence": "derived"})"), "t"));
+  expect_error(minimal_targets(R"({"value": 5, "flag": "estimate", "confidence": "derived"})"), "targets.no_source",
+               "targets[0].figures.memory_bw_gbs.source");
+  expect_error(minimal_targets(R"({"value": 5, "source": "nope", "flag": "estimate", "confidence": "derived"})"),
+               "targets.unknown_source", "targets[0].figures.memory_bw_gbs.source");
+  expect_error(minimal_targets(R"({"value": 5, "source": "s", "confidence": "derived"})"), "targets.no_flag",
+               "targets[0].figures.memory_bw_gbs.flag");
+  expect_error(minimal_targets(R"({"value": 5, "source": "s", "flag": "guess", "confidence": "derived"})"),
+               "figure_flag.unknown", "targets[0].figures.memory_bw_gbs.flag");
+  expect_error(minimal_targets(R"({"value": 5, "source": "s", "flag": "estimate"})"), "targets.no_confidence",
+               "targets[0].figures.memory_bw_gbs.confidence");
+  expect_error(minimal_targets(R"({"value": "5", "source": "s", "flag": "estimate", "confidence": "derived"})"),
+               "targets.bad_figure", "targets[0].figures.memory_bw_gbs.value");
+  expect_error("{", "targets.bad_json", "");
+  expect_error(R"({"schema_version": 2})", "targets.schema", "schema_version");
+}
+
+TEST(roofline, deepseek_v3_derived_quantities_match_the_published_ones) {
+  const model_config m = load_model_config("deepseek-v3");
+  const model_derived d = derive(m);
+  // MLA: 61 layers x (512 + 64) values x 2 bytes = 70,272 B/token (ISCA'25 Table 1).
+  EXPECT_DOUBLE_EQ(d.kv_bytes_per_token, 70272);
+  // (671e9 - 37e9) / (256 - 8) per expert over all MoE layers, / 58 layers: 44.08 M per expert,
+  // vs 3 x 7168 x 2048 = 44.04 M from the architecture (0.1% apart).
+  EXPECT_NEAR(d.expert_params, 3.0 * 7168 * 2048, 0.002 * 3.0 * 7168 * 2048);
+  EXPECT_DOUBLE_EQ(d.routed_params_per_expert_all_layers, 634e9 / 248);
+  EXPECT_DOUBLE_EQ(d.always_params, 37e9 - 8 * 634e9 / 248);
+  EXPECT_DOUBLE_EQ(d.attn_flops_per_context_token, 61.0 * 2 * 128 * (2 * 512 + 64));
+}
+
+TEST(roofline, expected_distinct_experts_matches_the_table) {
+  // HARDWARE_AND_METRICS.md 8.1: N = 256, k = 8.
+  EXPECT_DOUBLE_EQ(expected_distinct_experts(256, 8, 1), 8);
+  EXPECT_NEAR(expected_distinct_experts(256, 8, 8), 57.4, 0.05);
+  EXPECT_NEAR(expected_distinct_experts(256, 8, 32), 163.3, 0.05);
+  EXPECT_NEAR(expected_distinct_experts(256, 8, 64), 222.4, 0.05);
+  EXPECT_NEAR(expected_distinct_experts(256, 8, 128), 251.6, 0.05);
+}
+
+TEST(roofline, deepseek_v3_batch_1_on_8_h200_by_hand) {
+  // Batch 1, 4K context, FP8 weights, BF16 MLA KV: bytes/token = 37e9 (active, since one token
+  // touches exactly k experts) + 4096 x 70,272 = 37.2878 GB; 8 x 4.8 TB/s -> ~1,030 tok/s.
+  const model_config m = load_model_config("deepseek-v3");
+  projection_options o;
+  o.batch = 1;
+  o.context = 4096;
+  o.devices = 8;
+  const projection p = project(m, find_target(builtin_targets(), "h200"), o);
+  const double bytes = 37e9 + 4096.0 * 70272;
+  EXPECT_NEAR(p.decode_bytes_per_step, bytes, 1.0);
+  EXPECT_NEAR(p.decode_t_memory_s, bytes / (8 * 4800e9), 1e-12);
+  EXPECT_NEAR(p.decode_tok_s, 8 * 4800e9 / bytes, 1e-6);
+  EXPECT_NEAR(p.decode_tok_s, 1029.8, 0.1);
+  EXPECT_EQ(p.decode_bound, "memory");
+  // Compute: 2 x 37e9 + 4096 x 61 x 2 x 128 x 1088 FLOPs at 8 x 1,978.9 TFLOPS (FP8 dense).
+  const double flops = 2 * 37e9 + 4096.0 * 61 * 2 * 128 * 1088;
+  EXPECT_NEAR(p.decode_flops_per_step, flops, 1.0);
+  EXPECT_NEAR(p.decode_t_compute_s, flops / (8 * 1978.9e12), 1e-15);
+  EXPECT_EQ(p.compute_precision, precision::fp8);
+  // Expert parallelism: 256 / 8 routed experts per device and layer; FP8 dispatch + BF16
+  // combine of 8 experts x 7168 values x 58 layers, 7/8 of it leaving the device.
+  EXPECT_DOUBLE_EQ(p.experts_per_device, 32);
+  EXPECT_NEAR(p.decode_comm_bytes_per_step, 58.0 * 8 * 7168 * 3 * 7 / 8, 1e-6);
+  EXPECT_NEAR(p.decode_t_comm_s, p.decode_comm_bytes_per_step / (8 * 450e9), 1e-15);
+  // 671 GB of FP8 weights + 0.29 GB KV over 141 GB x 0.9 usable per H200: 6 devices.
+  EXPECT_EQ(p.devices_for_memory, 6);
+  EXPECT_TRUE(p.fits);
+}
+
+TEST(roofline, batch_256_reads_every_expert_and_bytes_per_token_fall) {
+  const model_config m = load_model_config("deepseek-v3");
+  projection_options o;
+  o.batch = 256;
+  o.context = 4096;
+  o.devices = 8;
+  const projection p = project(m, find_target(builtin_targets(), "h200"), o);
+  const model_derived d = derive(m);
+  const double e = expected_distinct_experts(256, 8, 256);
+  EXPECT_NEAR(p.decode_bytes_per_step, d.always_params + 58 * e * d.expert_params + 256 * 4096.0 * 70272, 1.0);
+  // HARDWARE_AND_METRICS.md: ~745 GB per step, ~2.9 GB per token.
+  EXPECT_NEAR(p.decode_bytes_per_step / 1e9, 745, 2);
+  EXPECT_NEAR(p.decode_bytes_per_step / 256 / 1e9, 2.9, 0.05);
+  // 671 GB + 75 GB of KV over 141 GB x 0.9 usable per H200: 6 devices; 8 given.
+  EXPECT_EQ(p.devices_for_memory, 6);
+  EXPECT_TRUE(p.fits);
+}
+
+TEST(roofline, a_target_without_fp8_computes_in_bf16_and_says_so) {
+  const model_config m = load_model_config("deepseek-v3");
+  projection_options o;
+  o.batch = 4096;
+  o.context = 1;
+  const projection p = project(m, find_target(builtin_targets(), "ascend-910c"), o);
+  EXPECT_EQ(p.compute_precision, precision::bf16);
+  bool noted = false;
+  for (const auto& n : p.notes) noted = noted || n.find("no fp8 peak") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(roofline, calibration_scales_the_roof_and_is_recorded) {
+  const model_config m = load_model_config("deepseek-v3");
+  projection_options o;
+  o.devices = 8;
+  const auto& t = find_target(builtin_targets(), "h200");
+  const projection full = project(m, t, o);
+  o.calib = {0.5, 0.5, "measured: test"};
+  const projection half = project(m, t, o);
+  EXPECT_NEAR(half.decode_tok_s, full.decode_tok_s / 2, 1e-9);
+  EXPECT_EQ(half.calib.source, "measured: test");
+  o.calib = {1.5, 1, "x"};
+  EXPECT_THROW(project(m, t, o), error);
+}
+
+TEST(cost, usd_per_mtok_reproduces_deepseek_day_6_and_the_h200_example) {
+  // 226.75 nodes x 8 H800 x $2/h over (608 + 168) B tokens per day = $0.112/M total tokens.
+  const double tok_s = (608e9 + 168e9) / 86400;
+  EXPECT_NEAR(usd_per_mtok(2.0, static_cast<int64_t>(226.75 * 8), tok_s), 0.112, 0.0005);
+  // All cost charged to the 168 B output tokens: $0.518/M.
+  EXPECT_NEAR(usd_per_mtok(2.0, 1814, 168e9 / 86400), 0.518, 0.001);
+  // One H200 at $1.41/h sustaining 1,500 tok/s: $0.261/M; at 2,000 tok/s: $0.196/M.
+  EXPECT_NEAR(usd_per_mtok(1.41, 1, 1500), 0.2611, 0.0001);
+  EXPECT_NEAR(usd_per_mtok(1.41, 1, 2000), 0.1958, 0.0001);
+}
+
+TEST(cost, blended_rates_split_device_time_between_prefill_and_decode) {
+  // 1000 input tokens at 10,000 tok/s (0.1 s) then 100 output tokens at 100 tok/s (1 s).
+  const blended_rates b = blend(10000, 100, 1000, 100);
+  EXPECT_DOUBLE_EQ(b.seconds_per_request, 1.1);
+  EXPECT_DOUBLE_EQ(b.input_tok_s, 1000 / 1.1);
+  EXPECT_DOUBLE_EQ(b.output_tok_s, 100 / 1.1);
+  EXPECT_DOUBLE_EQ(b.total_tok_s, 1100 / 1.1);
+  EXPECT_DOUBLE_EQ(joules_per_token(700, 350), 2.0);
+}
+
+TEST(cost, rapl_reads_package_zones_and_corrects_wraparound) {
+  const auto dir = std::filesystem::temp_directory_path() / ("moebench_rapl_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto zone = [&](const std::string& name, const std::string& label, double uj) {
+    std::filesystem::create_directories(dir / name);
+    std::ofstream(dir / name / "name") << label << "\n";
+    std::ofstream(dir / name / "energy_uj") << static_cast<int64_t>(uj) << "\n";
+    std::ofstream(dir / name / "max_energy_range_uj") << 1000000000 << "\n";
+  };
+  EXPECT_FALSE(read_rapl(dir.string()).has_value());
+  zone("intel-rapl:0", "package-0", 5e6);
+  zone("intel-rapl:0:0", "core", 1e6);  // a sub-zone: part of package 0, not added again
+  zone("intel-rapl:1", "package-1", 999e6);
+  const auto before = read_rapl(dir.string());
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->energy_j.size(), 2u);
+  zone("intel-rapl:0", "package-0", 15e6);
+  zone("intel-rapl:1", "package-1", 4e6);  // wrapped at 1000 J
+  const auto after = read_rapl(dir.string());
+  ASSERT_TRUE(after.has_value());
+  EXPECT_DOUBLE_EQ(rapl_delta_j(*before, *after), 10.0 + 5.0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace moebench::targets
