@@ -75,6 +75,26 @@ TEST(kernels, typed_dots_match_the_scalar_reference) {
   }
 }
 
+// matmul dots a row straight from its stored type for a few tokens and dequantises it once
+// for many; a token's result must not depend on which (batched decoding is bitwise equal to
+// decoding alone), so every typed dot equals dot_f32 over the dequantised row exactly.
+TEST(kernels, typed_dots_equal_dot_f32_of_the_dequantised_row_exactly) {
+  for (gguf::tensor_type t : {gguf::tensor_type::f16, gguf::tensor_type::bf16, gguf::tensor_type::q8_0}) {
+    for (int64_t n : {32, 64, 96, 256, 2048, 8, 17, 40, 1000}) {
+      if (!gguf::row_bytes(t, n)) continue;  // Q8_0 rows are whole blocks of 32
+      const auto w = random_floats(n, 11);
+      const auto x = random_floats(n, 12);
+      std::vector<std::byte> q(*gguf::row_bytes(t, n));
+      gguf::quantize_row(t, w.data(), q.data(), n);
+      std::vector<float> dq(static_cast<std::size_t>(n));
+      gguf::dequantize_row(t, q.data(), dq.data(), n);
+      for (const kernel_table* k : variants())
+        EXPECT_EQ(dot_row(*k, t, q.data(), x.data(), n, nullptr), k->dot_f32(dq.data(), x.data(), n))
+            << k->name << " " << gguf::name(t) << " n=" << n;
+    }
+  }
+}
+
 TEST(kernels, fallback_types_dequantise_then_dot) {
   const int64_t n = 512;
   const auto w = random_floats(n, 5);
