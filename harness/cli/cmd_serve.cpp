@@ -64,6 +64,7 @@ int execute_serve(const serve_request& r) {
     throw error("cli.bad_value", {"", 0, "--shutdown-grace-s/--idle-timeout-s"}, "must be positive");
 
   serve::backend_factory factory;
+  std::shared_ptr<serve::engine_backend_stats> engine_stats;
   if (r.model == "echo") {
     serve::echo_options eo;
     eo.tokens_per_s = r.echo_tokens_per_s;
@@ -80,6 +81,7 @@ int execute_serve(const serve_request& r) {
     eo.engine.max_sequences = r.parallel;
     eo.engine.context_length = r.context;
     eo.engine.max_batch_tokens = r.batch_tokens;
+    eo.stats = engine_stats = std::make_shared<serve::engine_backend_stats>();
     // Loaded before the server binds, so a bad file fails at once with its own error.
     auto backend = std::make_shared<std::unique_ptr<serve::model_backend>>(
         serve::make_engine_backend(r.model.substr(5), eo));
@@ -106,6 +108,12 @@ int execute_serve(const serve_request& r) {
   const serve::server_stats s = srv.stats();
   fmt::print(stderr, "moebench serve: stopped: {} connections, {} requests, {} generations completed, {} cut\n",
              s.connections, s.requests, s.generations_completed, s.generations_cut);
+  if (engine_stats && engine_stats->steps > 0) {
+    const auto steps = static_cast<double>(engine_stats->steps.load());
+    fmt::print(stderr, "moebench serve: engine: {} steps, {:.2f} sequences and {:.1f} tokens per step, at most {} sequences\n",
+               engine_stats->steps.load(), static_cast<double>(engine_stats->step_sequences.load()) / steps,
+               static_cast<double>(engine_stats->step_tokens.load()) / steps, engine_stats->max_step_sequences.load());
+  }
   return exit_ok;
 }
 

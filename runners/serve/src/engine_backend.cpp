@@ -73,7 +73,7 @@ generation_finish to_finish(finish_reason f) {
 class engine_backend final : public model_backend {
  public:
   engine_backend(const std::filesystem::path& path, const engine_backend_options& o)
-      : engine_(path, with_batch_room(o.engine)), q_(std::make_shared<queue_state>()) {
+      : engine_(path, with_batch_room(o.engine)), q_(std::make_shared<queue_state>()), stats_(o.stats) {
     card_.id = !o.id.empty() ? o.id : !engine_.facts().name.empty() ? engine_.facts().name : path.stem().string();
     card_.context_tokens = engine_.facts().context_length;
     chat_ = detect_chat_format(engine_.chat_template());
@@ -234,6 +234,14 @@ class engine_backend final : public model_backend {
         std::erase_if(running_, [](const std::shared_ptr<job>& j) { return j->slot < 0; });
         continue;
       }
+      if (stats_) {
+        const auto n = static_cast<int64_t>(entries.size());
+        stats_->steps.fetch_add(1, std::memory_order_relaxed);
+        stats_->step_sequences.fetch_add(n, std::memory_order_relaxed);
+        stats_->step_tokens.fetch_add(engine_.max_batch_tokens() - budget, std::memory_order_relaxed);
+        if (n > stats_->max_step_sequences.load(std::memory_order_relaxed))
+          stats_->max_step_sequences.store(n, std::memory_order_relaxed);
+      }
       for (std::size_t i = 0; i < entries.size(); ++i) {
         job& j = *owners[i];
         if (!j.decoding) {
@@ -269,6 +277,7 @@ class engine_backend final : public model_backend {
   chat_format chat_ = chat_format::plain;
   std::vector<bool> slots_;                    // scheduler thread only
   std::vector<std::shared_ptr<job>> running_;  // scheduler thread only, in admission order
+  std::shared_ptr<engine_backend_stats> stats_;
   std::thread thread_;
 };
 
