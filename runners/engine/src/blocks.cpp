@@ -58,17 +58,28 @@ namespace {
 
 void matmul_rows(const kernel_table& k, const matrix& w, int64_t r0, int64_t r1, const float* x,
                  int64_t x_stride, int64_t n_tok, float* y, int64_t y_stride, float* scratch) {
-  // Few tokens (decode): dot straight from the stored type. Several tokens (prefill) or a type
-  // without a direct kernel: dequantise each row once and reuse it for every token.
-  if (w.type == gguf::tensor_type::f32 || (has_direct_dot(w.type) && n_tok < 4)) {
+  // Few tokens (decode): dot straight from the stored type. Several tokens (prefill, batched
+  // decode) or a type without a direct kernel: dequantise each row once and dot it with four
+  // tokens at a time. Both paths give the same bits per token (kernels.h), so a token's result
+  // does not depend on the batch it is in.
+  if (w.type != gguf::tensor_type::f32 && has_direct_dot(w.type) && n_tok < 4) {
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t t = 0; t < n_tok; ++t)
         y[t * y_stride + r] = dot_row(k, w.type, w.row(r), x + t * x_stride, w.cols, scratch);
     return;
   }
+  float four[4];
   for (int64_t r = r0; r < r1; ++r) {
-    gguf::dequantize_row(w.type, w.row(r), scratch, w.cols);
-    for (int64_t t = 0; t < n_tok; ++t) y[t * y_stride + r] = k.dot_f32(scratch, x + t * x_stride, w.cols);
+    const float* row = scratch;
+    if (w.type == gguf::tensor_type::f32) row = reinterpret_cast<const float*>(w.row(r));
+    else if (w.type == gguf::tensor_type::q8_0) k.dequant_q8_0(w.row(r), scratch, w.cols);
+    else gguf::dequantize_row(w.type, w.row(r), scratch, w.cols);
+    int64_t t = 0;
+    for (; t + 4 <= n_tok; t += 4) {
+      k.dot_f32_x4(row, x + t * x_stride, x_stride, w.cols, four);
+      for (int64_t i = 0; i < 4; ++i) y[(t + i) * y_stride + r] = four[i];
+    }
+    for (; t < n_tok; ++t) y[t * y_stride + r] = k.dot_f32(row, x + t * x_stride, w.cols);
   }
 }
 

@@ -64,8 +64,16 @@ void axpy_scalar(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void dot_f32_x4_scalar(const float* a, const float* b, int64_t b_stride, int64_t n, float* out) {
+  for (int64_t t = 0; t < 4; ++t) out[t] = dot_f32_scalar(a, b + t * b_stride, n);
+}
+
+void dequant_q8_0_scalar(const std::byte* a, float* y, int64_t n) {
+  gguf::dequantize_row(gguf::tensor_type::q8_0, a, y, n);
+}
+
 const kernel_table scalar_table{"scalar", dot_f32_scalar, dot_f16_scalar, dot_bf16_scalar,
-                                dot_q8_0_scalar, axpy_scalar};
+                                dot_q8_0_scalar, axpy_scalar, dot_f32_x4_scalar, dequant_q8_0_scalar};
 
 }  // namespace
 

@@ -95,6 +95,29 @@ TEST(kernels, typed_dots_equal_dot_f32_of_the_dequantised_row_exactly) {
   }
 }
 
+TEST(kernels, four_token_dot_and_q8_0_dequantisation_are_exact) {
+  for (int64_t n : {1, 7, 8, 16, 17, 40, 256, 1000}) {
+    const auto a = random_floats(n, 21);
+    const auto b = random_floats(4 * (n + 3), 22);
+    for (const kernel_table* k : variants()) {
+      float out[4];
+      k->dot_f32_x4(a.data(), b.data(), n + 3, n, out);
+      for (int64_t t = 0; t < 4; ++t)
+        EXPECT_EQ(out[t], k->dot_f32(a.data(), b.data() + t * (n + 3), n)) << k->name << " n=" << n << " t=" << t;
+    }
+  }
+  const int64_t n = 256;
+  const auto w = random_floats(n, 23);
+  std::vector<std::byte> q(*gguf::row_bytes(gguf::tensor_type::q8_0, n));
+  gguf::quantize_row(gguf::tensor_type::q8_0, w.data(), q.data(), n);
+  std::vector<float> ref(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n));
+  gguf::dequantize_row(gguf::tensor_type::q8_0, q.data(), ref.data(), n);
+  for (const kernel_table* k : variants()) {
+    k->dequant_q8_0(q.data(), got.data(), n);
+    EXPECT_EQ(got, ref) << k->name;
+  }
+}
+
 TEST(kernels, fallback_types_dequantise_then_dot) {
   const int64_t n = 512;
   const auto w = random_floats(n, 5);
