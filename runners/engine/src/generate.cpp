@@ -139,6 +139,7 @@ decoder::decoder(const tokenizer::tokenizer& vocab, const generation_params& par
 std::optional<int32_t> decoder::step(std::span<const float> logits, float routing_margin) {
   MOEBENCH_CHECK(!done_, "decoder stepped after the end");
   const std::size_t i = generated_.size();
+  MOEBENCH_CHECK(opts_.forced.empty() || i < opts_.forced.size(), "max_new exceeds the forced tokens");
   const int32_t tok = opts_.forced.empty() ? sampler_.sample(logits) : opts_.forced[i];
   if (opts_.top_logprobs > 0) {
     logprobs_.push_back(top_logprobs(logits, tok, opts_.top_logprobs));
