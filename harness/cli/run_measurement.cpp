@@ -335,7 +335,10 @@ measured_level measure_level(runner& model, const std::vector<tp::query>& querie
                   {"weight_bytes_per_token", dm.traffic->weight_bytes_per_token},
                   {"kv_bytes_per_context_token", dm.traffic->kv_bytes_per_context_token},
                   {"bytes_per_token", bw->bytes_per_token}, {"decode_bandwidth_gbs", bw->achieved_gbs}});
-    if (const auto* roof = rt.target.find("memory_bw_gbs"); roof != nullptr && roof->value > 0) {
+    // Only a measured target's roof describes the hardware the engine ran on: the engine runs
+    // on this host whatever hardware an endpoint declares.
+    if (const auto* roof = rt.target.find("memory_bw_gbs");
+        roof != nullptr && roof->value > 0 && rt.target.kind == tg::target_kind::measured) {
       const double devices_bw = roof->value * static_cast<double>(rt.devices);
       const double fraction = bw->achieved_gbs / devices_bw;
       out.result.metrics.push_back(plain_metric("bandwidth_roofline_fraction", fraction, "fraction", n, m));

@@ -111,6 +111,8 @@ std::vector<model_config> parse_model_configs(std::string_view json_text, const 
       if (it->second.value <= 0)
         throw error("model_config.bad_figure", {file, 0, path + ".figures." + key}, "must be positive");
     }
+    if (const auto it = m.figures.find("bytes_per_weight"); it != m.figures.end() && !(it->second.value > 0))
+      throw error("model_config.bad_figure", {file, 0, path + ".figures.bytes_per_weight"}, "must be positive");
     const auto fig = [&](const char* k) { return m.figures.at(k).value; };
     if (fig("active_params") > fig("total_params"))
       throw error("model_config.bad_figure", {file, 0, path + ".figures.active_params"},
