@@ -257,6 +257,26 @@ TEST(serve_engine_cli, sigterm_lets_the_stream_in_flight_finish) {
   EXPECT_NE(srv.log().find("1 generations completed, 0 cut"), std::string::npos) << srv.log();
 }
 
+TEST(serve_engine_cli, a_prompt_over_the_context_gets_400_and_the_server_goes_on) {
+  temp_dir dir;
+  const std::string model = synth(dir, "qwen3moe-mini");
+  engine_server srv(dir, model, {"--model-name", "m", "--context", "32", "--engine-threads", "1"});
+  ASSERT_NE(srv.port(), 0);
+  openai_options o;
+  o.url = srv.url();
+  o.model = "m";
+  o.retry.max_retries = 0;
+  for (const bool stream : {true, false}) {
+    o.stream = stream;
+    const completion big = complete(o, std::string(300, 'q') + " is far longer than the context", 4);
+    EXPECT_EQ(big.status, outcome::invalid_response) << big.error;
+    EXPECT_NE(big.error.find("HTTP 400"), std::string::npos) << big.error;
+    EXPECT_NE(big.error.find("the context holds 32"), std::string::npos) << big.error;
+    const completion ok = complete(o, "a b", 4);
+    EXPECT_EQ(ok.status, outcome::ok) << ok.error;
+  }
+}
+
 TEST(serve_engine_cli, bad_engine_options_and_files_are_errors) {
   temp_dir dir;
   const auto missing = run_cli({"serve", "--model", "gguf:/nonexistent.gguf", "--port", "0"}, dir.path());
