@@ -180,6 +180,15 @@ std::string signal_name(int sig) {
   }
 }
 
+void take_output(pump_result& pr, exec_result& r) {
+  r.stdout_text = std::move(pr.out);
+  r.stderr_text = std::move(pr.err);
+  r.stdout_bytes_total = pr.out_total;
+  r.stderr_bytes_total = pr.err_total;
+  r.stdout_truncated = pr.out_truncated;
+  r.stderr_truncated = pr.err_truncated;
+}
+
 int spawn_init(pid_t& pid, const std::string& path, std::vector<std::string> argv,
                std::vector<std::string> env, std::span<const child_fd> fds) {
   auto pointers = [](std::vector<std::string>& v) {

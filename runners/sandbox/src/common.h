@@ -84,6 +84,8 @@ struct pump_result {
 pump_result pump(const pump_fds& fds, int64_t cap_bytes, int64_t backstop_deadline_ns,
                  const std::function<void()>& on_output_cap,
                  const std::function<void()>& on_backstop);
+// Moves the captured stdout and stderr, with their totals and truncation flags, into r.
+void take_output(pump_result& pr, exec_result& r);
 
 // Inputs of the classification, gathered by a backend.
 struct outcome {

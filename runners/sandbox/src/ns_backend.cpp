@@ -269,12 +269,7 @@ class ns_executor final : public executor {
           inst.broken = true;
           ::kill(inst.pid, SIGKILL);
         });
-    r.stdout_text = std::move(pr.out);
-    r.stderr_text = std::move(pr.err);
-    r.stdout_bytes_total = pr.out_total;
-    r.stderr_bytes_total = pr.err_total;
-    r.stdout_truncated = pr.out_truncated;
-    r.stderr_truncated = pr.err_truncated;
+    take_output(pr, r);
 
     std::vector<init_report> reps;
     bool malformed = false;

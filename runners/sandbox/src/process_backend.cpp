@@ -194,12 +194,7 @@ class process_executor final : public executor {
     int st = 0;
     while (::waitpid(init_pid, &st, 0) < 0 && errno == EINTR) {
     }
-    r.stdout_text = std::move(pr.out);
-    r.stderr_text = std::move(pr.err);
-    r.stdout_bytes_total = pr.out_total;
-    r.stderr_bytes_total = pr.err_total;
-    r.stdout_truncated = pr.out_truncated;
-    r.stderr_truncated = pr.err_truncated;
+    take_output(pr, r);
     outcome o;
     o.init = parse_init_report(pr.status);
     o.result_text = std::move(pr.result);
