@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,28 @@ TEST(tokenizer_fuzz, replays_seeds_and_mutations) {
       .seed = 0x746f6b656e697a65ull, .mutations_per_seed = 20, .keep_prefix = 1,
       .dictionary = {"<|end|>", "<u>", "the", " ", "\n", "\t", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F", "'s"}};
   EXPECT_EQ(moebench::fuzz::replay(seeds, o), 5 * 37 * 21);
+}
+
+// The mutator the replay tests share: it must vary the input (or the replays test little) and
+// never touch the kept selector prefix.
+TEST(fuzz_replay, mutations_vary_and_keep_the_prefix) {
+  const std::string seed = std::string("\x07") + "def f(x):\n\treturn x";
+  const moebench::fuzz::mutation_options o{.keep_prefix = 1, .dictionary = {"<|end|>"}};
+  moebench::rng r(1);
+  std::set<std::string> distinct;
+  bool grew = false, shrank = false, used_dictionary = false;
+  for (int i = 0; i < 300; ++i) {
+    std::string s = seed;
+    moebench::fuzz::mutate(s, r, o);
+    ASSERT_FALSE(s.empty());
+    ASSERT_EQ(s[0], '\x07');
+    distinct.insert(s);
+    grew |= s.size() > seed.size();
+    shrank |= s.size() < seed.size();
+    used_dictionary |= s.find("<|end|>") != std::string::npos;
+  }
+  EXPECT_GT(distinct.size(), 250u);
+  EXPECT_TRUE(grew && shrank && used_dictionary);
 }
 
 }  // namespace
