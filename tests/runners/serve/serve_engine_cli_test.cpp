@@ -36,17 +36,13 @@ class engine_server {
   engine_server(const temp_dir& dir, const std::string& model, std::vector<std::string> extra) {
     const fs::path port_file = dir / ("port-" + std::to_string(counter_++));
     log_ = port_file.string() + ".log";
-    std::vector<std::string> args = {moebench_bin(), "serve", "--model", "gguf:" + model, "--port", "0",
-                                     "--port-file", port_file.string()};
+    std::vector<std::string> args = {"serve", "--model", "gguf:" + model, "--port", "0", "--port-file",
+                                     port_file.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
       if (!std::freopen(log_.c_str(), "w", stdout) || !std::freopen(log_.c_str(), "a", stderr)) ::_exit(127);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      exec_moebench(args);
     }
     for (int i = 0; i < 2000 && port_ == 0; ++i) {
       std::ifstream in(port_file);
