@@ -1,5 +1,5 @@
-// `moebench serve`: the OpenAI-compatible server (runners/serve). Models: `echo` today; the
-// in-process engine (gguf:PATH) plugs in as another model_backend when it exists.
+// `moebench serve`: the OpenAI-compatible server (runners/serve). Models: `echo` (a fake for
+// load-testing clients) and `gguf:PATH` (the in-process engine with continuous batching).
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include "moebench/error.h"
 #include "moebench/io.h"
 #include "moebench/serve/echo_model.h"
+#include "moebench/serve/engine_backend.h"
 #include "moebench/serve/server.h"
 
 namespace moebench::cli {
@@ -44,6 +45,11 @@ struct serve_request {
   int64_t threads = 1;
   double echo_tokens_per_s = 0;
   int64_t echo_max_tokens = 256;
+  std::string model_name;
+  int engine_threads = 0;
+  int32_t parallel = 4;
+  int64_t context = 0;
+  int64_t batch_tokens = 64;
   std::string api_key_env;
   double shutdown_grace_s = 10;
   double idle_timeout_s = 30;
@@ -58,16 +64,30 @@ int execute_serve(const serve_request& r) {
     throw error("cli.bad_value", {"", 0, "--shutdown-grace-s/--idle-timeout-s"}, "must be positive");
 
   serve::backend_factory factory;
+  std::shared_ptr<serve::engine_backend_stats> engine_stats;
   if (r.model == "echo") {
     serve::echo_options eo;
     eo.tokens_per_s = r.echo_tokens_per_s;
     eo.max_tokens = r.echo_max_tokens;
     factory = [eo](boost::asio::io_context& ioc) { return serve::make_echo_backend(eo, ioc); };
   } else if (r.model.starts_with("gguf:")) {
-    throw error("serve.engine_unavailable", {"", 0, "--model"},
-                "the in-process engine is not part of this build yet; available: echo");
+    if (r.engine_threads < 0) throw error("cli.bad_value", {"", 0, "--engine-threads"}, "must be >= 0");
+    if (r.parallel < 1 || r.parallel > 4096) throw error("cli.bad_value", {"", 0, "--parallel"}, "must be in 1..4096");
+    if (r.context < 0) throw error("cli.bad_value", {"", 0, "--context"}, "must be >= 0");
+    if (r.batch_tokens < 1) throw error("cli.bad_value", {"", 0, "--batch-tokens"}, "must be >= 1");
+    serve::engine_backend_options eo;
+    eo.id = r.model_name;
+    eo.engine.threads = r.engine_threads;
+    eo.engine.max_sequences = r.parallel;
+    eo.engine.context_length = r.context;
+    eo.engine.max_batch_tokens = r.batch_tokens;
+    eo.stats = engine_stats = std::make_shared<serve::engine_backend_stats>();
+    // Loaded before the server binds, so a bad file fails at once with its own error.
+    auto backend = std::make_shared<std::unique_ptr<serve::model_backend>>(
+        serve::make_engine_backend(r.model.substr(5), eo));
+    factory = [backend](boost::asio::io_context&) { return std::move(*backend); };
   } else {
-    throw error("cli.unknown_model", {"", 0, "--model"}, "unknown model '" + r.model + "' (available: echo)");
+    throw error("cli.unknown_model", {"", 0, "--model"}, "unknown model '" + r.model + "' (available: echo, gguf:PATH)");
   }
 
   serve::server_options so;
@@ -88,6 +108,12 @@ int execute_serve(const serve_request& r) {
   const serve::server_stats s = srv.stats();
   fmt::print(stderr, "moebench serve: stopped: {} connections, {} requests, {} generations completed, {} cut\n",
              s.connections, s.requests, s.generations_completed, s.generations_cut);
+  if (engine_stats && engine_stats->steps > 0) {
+    const auto steps = static_cast<double>(engine_stats->steps.load());
+    fmt::print(stderr, "moebench serve: engine: {} steps, {:.2f} sequences and {:.1f} tokens per step, at most {} sequences\n",
+               engine_stats->steps.load(), static_cast<double>(engine_stats->step_sequences.load()) / steps,
+               static_cast<double>(engine_stats->step_tokens.load()) / steps, engine_stats->max_step_sequences.load());
+  }
   return exit_ok;
 }
 
@@ -96,11 +122,22 @@ int execute_serve(const serve_request& r) {
 void add_serve_command(CLI::App& app, context& ctx) {
   auto* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
   auto r = std::make_shared<serve_request>();
-  cmd->add_option("--model", r->model, "Model: echo (a deterministic fake)")->required();
+  cmd->add_option("--model", r->model, "Model: gguf:PATH (the in-process engine) or echo (a deterministic fake)")
+      ->required();
   cmd->add_option("--host", r->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", r->port, "Port (0 = ephemeral; see --port-file)")->capture_default_str();
   cmd->add_option("--port-file", r->port_file, "Write the bound port to this file once listening");
   cmd->add_option("--threads", r->threads, "I/O threads")->capture_default_str();
+  cmd->add_option("--model-name", r->model_name,
+                  "gguf: the model id clients send (default: the GGUF's general.name, else the file stem)");
+  cmd->add_option("--engine-threads", r->engine_threads, "gguf: compute threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--parallel", r->parallel, "gguf: sequences decoded at once (batched); more requests queue")
+      ->capture_default_str();
+  cmd->add_option("--context", r->context, "gguf: context tokens per sequence (0 = min(the model's, 4096))")
+      ->capture_default_str();
+  cmd->add_option("--batch-tokens", r->batch_tokens,
+                  "gguf: tokens per forward step (decode tokens plus prefill chunks; at least --parallel)")
+      ->capture_default_str();
   cmd->add_option("--echo-tokens-per-s", r->echo_tokens_per_s,
                   "echo: tokens per second per stream (0 = all at once)")->capture_default_str();
   cmd->add_option("--echo-max-tokens", r->echo_max_tokens, "echo: cap on tokens per request")->capture_default_str();

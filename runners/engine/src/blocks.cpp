@@ -58,17 +58,28 @@ namespace {
 
 void matmul_rows(const kernel_table& k, const matrix& w, int64_t r0, int64_t r1, const float* x,
                  int64_t x_stride, int64_t n_tok, float* y, int64_t y_stride, float* scratch) {
-  // Few tokens (decode): dot straight from the stored type. Several tokens (prefill) or a type
-  // without a direct kernel: dequantise each row once and reuse it for every token.
-  if (w.type == gguf::tensor_type::f32 || (has_direct_dot(w.type) && n_tok < 4)) {
+  // Few tokens (decode): dot straight from the stored type. Several tokens (prefill, batched
+  // decode) or a type without a direct kernel: dequantise each row once and dot it with four
+  // tokens at a time. Both paths give the same bits per token (kernels.h), so a token's result
+  // does not depend on the batch it is in.
+  if (w.type != gguf::tensor_type::f32 && has_direct_dot(w.type) && n_tok < 4) {
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t t = 0; t < n_tok; ++t)
         y[t * y_stride + r] = dot_row(k, w.type, w.row(r), x + t * x_stride, w.cols, scratch);
     return;
   }
+  float four[4];
   for (int64_t r = r0; r < r1; ++r) {
-    gguf::dequantize_row(w.type, w.row(r), scratch, w.cols);
-    for (int64_t t = 0; t < n_tok; ++t) y[t * y_stride + r] = k.dot_f32(scratch, x + t * x_stride, w.cols);
+    const float* row = scratch;
+    if (w.type == gguf::tensor_type::f32) row = reinterpret_cast<const float*>(w.row(r));
+    else if (w.type == gguf::tensor_type::q8_0) k.dequant_q8_0(w.row(r), scratch, w.cols);
+    else gguf::dequantize_row(w.type, w.row(r), scratch, w.cols);
+    int64_t t = 0;
+    for (; t + 4 <= n_tok; t += 4) {
+      k.dot_f32_x4(row, x + t * x_stride, x_stride, w.cols, four);
+      for (int64_t i = 0; i < 4; ++i) y[(t + i) * y_stride + r] = four[i];
+    }
+    for (; t < n_tok; ++t) y[t * y_stride + r] = k.dot_f32(row, x + t * x_stride, w.cols);
   }
 }
 
@@ -262,8 +273,32 @@ void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int
   }
 }
 
-void gqa_attention(const forward_ctx& fc, const hparams& hp, gqa_cache_view cache, const float* q, int64_t n_tok,
-                   int64_t pos0, float scale, float* out) {
+void ffn_block(const forward_ctx& fc, const hparams& hp, const ffn_block_weights& w, int64_t layer, float* x,
+               float* h, float* y, int64_t n_tok, ffn_scratch& s) {
+  const int64_t E = hp.n_embd;
+  for (int64_t t = 0; t < n_tok; ++t) rms_norm(x + t * E, w.norm, h + t * E, E, hp.rms_eps);
+  if (w.dense) {
+    dense_ffn(fc, w.ffn, w.ffn_ff, h, n_tok, E, y, s);
+  } else {
+    if (w.ffn_ff > 0) dense_ffn(fc, w.ffn, w.ffn_ff, h, n_tok, E, y, s);
+    else std::fill_n(y, n_tok * E, 0.0f);
+    moe_ffn(fc, hp, w.moe, layer, h, n_tok, y, s);
+  }
+  for (int64_t i = 0; i < n_tok * E; ++i) x[i] += y[i];
+}
+
+void output_head(const forward_ctx& fc, const hparams& hp, const batch& bt, const float* norm, const matrix& out,
+                 const float* x, float* h, float* logits) {
+  const int64_t E = hp.n_embd;
+  const auto n_out = static_cast<int64_t>(bt.outputs.size());
+  if (n_out == 0) return;  // only prefill chunks before their last
+  for (int64_t i = 0; i < n_out; ++i)
+    rms_norm(x + bt.outputs[static_cast<std::size_t>(i)] * E, norm, h + i * E, E, hp.rms_eps);
+  matmul(fc, out, h, E, n_out, logits, hp.n_vocab);  // [n_out][V]
+}
+
+void gqa_attention(const forward_ctx& fc, const hparams& hp, const batch& bt, int64_t layer, const float* q,
+                   float scale, float* out) {
   const int64_t H = hp.n_head;
   const int64_t hd = hp.head_dim;
   const int64_t kv_w = hp.n_head_kv * hd;
@@ -271,13 +306,15 @@ void gqa_attention(const forward_ctx& fc, const hparams& hp, gqa_cache_view cach
   auto job = [&](int64_t task, int worker) {
     const int64_t t = task / H;
     const int64_t h = task % H;
-    const int64_t n_ctx = pos0 + t + 1;
+    const int64_t n_ctx = bt.pos[static_cast<std::size_t>(t)] + 1;
+    const float* k_cache = bt.cache(t, layer, 2 * kv_w);  // [ctx][kv_w]
+    const float* v_cache = k_cache + bt.ctx * kv_w;        // [ctx][kv_w]
     const int64_t kvh = h / group;
     const float* qh = q + (t * H + h) * hd;
     float* sc = (*fc.workers)[static_cast<std::size_t>(worker)].scores.data();
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < n_ctx; ++j) {
-      sc[j] = fc.k->dot_f32(cache.k + j * kv_w + kvh * hd, qh, hd) * scale;
+      sc[j] = fc.k->dot_f32(k_cache + j * kv_w + kvh * hd, qh, hd) * scale;
       mx = std::max(mx, sc[j]);
     }
     double sum = 0;
@@ -285,9 +322,9 @@ void gqa_attention(const forward_ctx& fc, const hparams& hp, gqa_cache_view cach
     const auto inv = static_cast<float>(1.0 / sum);
     float* o = out + (t * H + h) * hd;
     std::fill_n(o, hd, 0.0f);
-    for (int64_t j = 0; j < n_ctx; ++j) fc.k->axpy(sc[j] * inv, cache.v + j * kv_w + kvh * hd, o, hd);
+    for (int64_t j = 0; j < n_ctx; ++j) fc.k->axpy(sc[j] * inv, v_cache + j * kv_w + kvh * hd, o, hd);
   };
-  fc.pool->run(n_tok * H, job);
+  fc.pool->run(bt.size() * H, job);
 }
 
 void count_matrix(model_facts& f, const matrix& m, double active_fraction) {

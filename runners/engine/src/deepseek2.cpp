@@ -24,10 +24,8 @@ struct layer {
   matrix wk_b;                         // [H * kv_lora rows][nope]: head h = rows h*kv_lora..
   matrix wv_b;                         // [H * v rows][kv_lora]
   matrix wo;                           // [E rows][H * v]
-  const float* ffn_norm = nullptr;     // [E]
-  bool dense = false;
-  ffn_weights ffn;                     // dense: [n_ff]; MoE: the shared experts [n_ff_exp * n_shared]
-  moe_weights moe;
+  ffn_block_weights ffn;               // dense: [n_ff]; MoE: the shared experts [n_ff_exp * n_shared]
+                                       // and the routed experts
 };
 
 struct buffers final : arch_model::scratch {
@@ -100,24 +98,27 @@ class deepseek2 final : public arch_model {
         L.wv_b = {gguf::tensor_type::f32, H * vd, kvr, reinterpret_cast<const std::byte*>(vb.data()), static_cast<uint64_t>(kvr) * 4};
       }
       L.wo = l.mat(blk(i, "attn_output"), H * vd, E);
-      L.ffn_norm = l.vec(blk(i, "ffn_norm"), E);
-      L.dense = i < hp_.n_leading_dense;
-      if (L.dense) {
-        L.ffn = {l.mat(blk(i, "ffn_gate"), E, hp_.n_ff), l.mat(blk(i, "ffn_up"), E, hp_.n_ff),
-                 l.mat(blk(i, "ffn_down"), hp_.n_ff, E)};
+      L.ffn.norm = l.vec(blk(i, "ffn_norm"), E);
+      L.ffn.dense = i < hp_.n_leading_dense;
+      if (L.ffn.dense) {
+        L.ffn.ffn = {l.mat(blk(i, "ffn_gate"), E, hp_.n_ff), l.mat(blk(i, "ffn_up"), E, hp_.n_ff),
+                     l.mat(blk(i, "ffn_down"), hp_.n_ff, E)};
+        L.ffn.ffn_ff = hp_.n_ff;
       } else {
         const int64_t ff = hp_.n_ff_exp, n_exp = hp_.n_expert;
-        L.moe.router = l.mat(blk(i, "ffn_gate_inp"), E, n_exp);
+        moe_weights& moe = L.ffn.moe;
+        moe.router = l.mat(blk(i, "ffn_gate_inp"), E, n_exp);
         const std::string bias = fmt::format("blk.{}.exp_probs_b.bias", i);
-        L.moe.bias = l.has(bias) ? l.vec(bias, n_exp) : nullptr;
-        L.moe.gate_exps = l.mat(blk(i, "ffn_gate_exps"), E, ff * n_exp);
-        L.moe.up_exps = l.mat(blk(i, "ffn_up_exps"), E, ff * n_exp);
-        L.moe.down_exps = l.mat(blk(i, "ffn_down_exps"), ff, E * n_exp);
-        L.moe.ff = ff;
+        moe.bias = l.has(bias) ? l.vec(bias, n_exp) : nullptr;
+        moe.gate_exps = l.mat(blk(i, "ffn_gate_exps"), E, ff * n_exp);
+        moe.up_exps = l.mat(blk(i, "ffn_up_exps"), E, ff * n_exp);
+        moe.down_exps = l.mat(blk(i, "ffn_down_exps"), ff, E * n_exp);
+        moe.ff = ff;
         if (hp_.n_expert_shared > 0) {
           const int64_t sff = ff * hp_.n_expert_shared;
-          L.ffn = {l.mat(blk(i, "ffn_gate_shexp"), E, sff), l.mat(blk(i, "ffn_up_shexp"), E, sff),
-                   l.mat(blk(i, "ffn_down_shexp"), sff, E)};
+          L.ffn.ffn = {l.mat(blk(i, "ffn_gate_shexp"), E, sff), l.mat(blk(i, "ffn_up_shexp"), E, sff),
+                       l.mat(blk(i, "ffn_down_shexp"), sff, E)};
+          L.ffn.ffn_ff = sff;
         }
       }
     }
@@ -130,22 +131,21 @@ class deepseek2 final : public arch_model {
     return std::make_unique<buffers>(hp_, max_tokens);
   }
 
-  void forward(const forward_ctx& fc, scratch& sb, std::span<const int32_t> tokens, int64_t pos0, float* kv,
-               int64_t ctx, float* logits) const override {
+  void forward(const forward_ctx& fc, scratch& sb, const batch& bt, float* logits) const override {
     auto& b = static_cast<buffers&>(sb);
-    const auto T = static_cast<int64_t>(tokens.size());
+    const int64_t T = bt.size();
     const int64_t E = hp_.n_embd, H = hp_.n_head;
     const int64_t nope = hp_.qk_nope, rope = hp_.qk_rope, kvr = hp_.kv_lora_rank, vd = hp_.v_head_dim;
     const int64_t k_mla = nope + rope, lat = kvr + rope;
 
     for (int64_t t = 0; t < T; ++t) {
-      gguf::dequantize_row(token_embd_.type, token_embd_.row(tokens[static_cast<std::size_t>(t)]), b.x.data() + t * E, E);
-      rope_cache(hp_.rope, pos0 + t, b.rope.data() + t * rope);
+      const auto u = static_cast<std::size_t>(t);
+      gguf::dequantize_row(token_embd_.type, token_embd_.row(bt.tokens[u]), b.x.data() + t * E, E);
+      rope_cache(hp_.rope, bt.pos[u], b.rope.data() + t * rope);
     }
 
     for (int64_t il = 0; il < hp_.n_layer; ++il) {
       const layer& L = layers_[static_cast<std::size_t>(il)];
-      float* cache = kv + il * ctx * lat;  // [ctx][kv_lora + rope]
       for (int64_t t = 0; t < T; ++t) rms_norm(b.x.data() + t * E, L.attn_norm, b.h.data() + t * E, E, hp_.rms_eps);
 
       // q: [T][H][nope + rope]
@@ -160,7 +160,7 @@ class deepseek2 final : public arch_model {
       // Latent and rope key of each new token go straight into the cache.
       matmul(fc, L.wkv_a, b.h.data(), E, T, b.kv.data(), lat);
       for (int64_t t = 0; t < T; ++t) {
-        float* dst = cache + (pos0 + t) * lat;
+        float* dst = bt.cache(t, il, lat) + bt.pos[static_cast<std::size_t>(t)] * lat;  // [ctx][kv_lora + rope]
         rms_norm(b.kv.data() + t * lat, L.kv_a_norm, dst, kvr, hp_.rms_eps);
         std::copy_n(b.kv.data() + t * lat + kvr, rope, dst + kvr);
         rope_apply(hp_.rope, b.rope.data() + t * rope, dst + kvr);
@@ -180,7 +180,8 @@ class deepseek2 final : public arch_model {
       auto attend = [&](int64_t task, int worker) {
         const int64_t t = task / H;
         const int64_t h = task % H;
-        const int64_t n_ctx = pos0 + t + 1;
+        const int64_t n_ctx = bt.pos[static_cast<std::size_t>(t)] + 1;
+        const float* cache = bt.cache(t, il, lat);
         const float* qh = b.q_lat.data() + (t * H + h) * lat;
         float* sc = (*fc.workers)[static_cast<std::size_t>(worker)].scores.data();
         float mx = -INFINITY;
@@ -205,23 +206,9 @@ class deepseek2 final : public arch_model {
       matmul(fc, L.wo, b.v.data(), H * vd, T, b.y.data(), E);
       for (int64_t i = 0; i < T * E; ++i) b.x[static_cast<std::size_t>(i)] += b.y[static_cast<std::size_t>(i)];
 
-      for (int64_t t = 0; t < T; ++t) rms_norm(b.x.data() + t * E, L.ffn_norm, b.h.data() + t * E, E, hp_.rms_eps);
-      if (L.dense) {
-        dense_ffn(fc, L.ffn, hp_.n_ff, b.h.data(), T, E, b.y.data(), b.ffn);
-      } else {
-        // Shared experts (unweighted) first, then the routed experts added with their weights.
-        if (hp_.n_expert_shared > 0)
-          dense_ffn(fc, L.ffn, hp_.n_ff_exp * hp_.n_expert_shared, b.h.data(), T, E, b.y.data(), b.ffn);
-        else
-          std::fill_n(b.y.data(), T * E, 0.0f);
-        moe_ffn(fc, hp_, L.moe, il, b.h.data(), T, b.y.data(), b.ffn);
-      }
-      for (int64_t i = 0; i < T * E; ++i) b.x[static_cast<std::size_t>(i)] += b.y[static_cast<std::size_t>(i)];
+      ffn_block(fc, hp_, L.ffn, il, b.x.data(), b.h.data(), b.y.data(), T, b.ffn);
     }
-
-    if (logits == nullptr) return;  // a prefill chunk before the last
-    rms_norm(b.x.data() + (T - 1) * E, output_norm_, b.h.data(), E, hp_.rms_eps);
-    matmul(fc, output_, b.h.data(), E, 1, logits, hp_.n_vocab);
+    output_head(fc, hp_, bt, output_norm_, output_, b.x.data(), b.h.data(), logits);
   }
 
   void count(model_facts& f) const override {
@@ -229,11 +216,11 @@ class deepseek2 final : public arch_model {
     count_matrix(f, token_embd_, 1.0 / static_cast<double>(hp_.n_vocab));
     if (output_.data != token_embd_.data) count_matrix(f, output_, 1.0);
     for (const layer& L : layers_) {
-      for (const matrix* m : {&L.wq_a, &L.wq_b, &L.wq, &L.wkv_a, &L.wk_b, &L.wv_b, &L.wo, &L.ffn.gate, &L.ffn.up, &L.ffn.down})
+      for (const matrix* m : {&L.wq_a, &L.wq_b, &L.wq, &L.wkv_a, &L.wk_b, &L.wv_b, &L.wo, &L.ffn.ffn.gate, &L.ffn.ffn.up, &L.ffn.ffn.down})
         if (m->data != nullptr) count_matrix(f, *m, 1.0);
-      if (!L.dense) {
-        count_matrix(f, L.moe.router, 1.0);
-        for (const matrix* m : {&L.moe.gate_exps, &L.moe.up_exps, &L.moe.down_exps}) count_matrix(f, *m, used);
+      if (!L.ffn.dense) {
+        count_matrix(f, L.ffn.moe.router, 1.0);
+        for (const matrix* m : {&L.ffn.moe.gate_exps, &L.ffn.moe.up_exps, &L.ffn.moe.down_exps}) count_matrix(f, *m, used);
       }
     }
   }

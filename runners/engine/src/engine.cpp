@@ -140,8 +140,15 @@ struct engine_state {
   int64_t kv_per_seq = 0;            // floats
   std::vector<float> kv;             // [seq][layer][ctx][kv_floats_per_token]
   std::vector<int64_t> seq_len;      // tokens held per sequence
-  std::vector<float> logits;         // [n_vocab]
+  std::vector<float> logits;         // [max_sequences][n_vocab]: the outputs of the latest step
   routing_stats routing;
+  std::string chat_template;
+  // The step being built (sized once: max_batch tokens, max_sequences segments).
+  std::vector<segment> segments;
+  std::vector<int32_t> tokens, segment_of, outputs;
+  std::vector<int64_t> pos;
+  std::vector<std::span<const float>> entry_logits;
+  std::vector<char> seq_in_step;
 
   explicit engine_state(const std::filesystem::path& p) : file(p) {}
 };
@@ -192,13 +199,23 @@ engine::engine(const std::filesystem::path& gguf_path, const engine_options& opt
   s.kv_per_seq = h.n_layer * s.ctx * s.model->kv_floats_per_token();
   s.kv.assign(static_cast<std::size_t>(s.kv_per_seq * opts.max_sequences), 0.0f);
   s.seq_len.assign(static_cast<std::size_t>(opts.max_sequences), 0);
-  s.logits.resize(static_cast<std::size_t>(h.n_vocab));
+  const auto n_seq = static_cast<std::size_t>(opts.max_sequences);
+  const auto max_batch = static_cast<std::size_t>(s.max_batch);
+  s.logits.resize(n_seq * static_cast<std::size_t>(h.n_vocab));
+  s.segments.reserve(n_seq);
+  s.tokens.reserve(max_batch);
+  s.segment_of.reserve(max_batch);
+  s.pos.reserve(max_batch);
+  s.outputs.reserve(n_seq);
+  s.entry_logits.reserve(n_seq);
+  s.seq_in_step.assign(n_seq, 0);
   s.routing.hits.resize(static_cast<std::size_t>(h.n_layer));
   reset_routing();
 
   model_facts& fa = s.facts;
   fa.arch = arch;
   fa.name = std::string(f.find_string("general.name").value_or(""));
+  s.chat_template = std::string(f.find_string("tokenizer.chat_template").value_or(""));
   fa.n_vocab = h.n_vocab;
   fa.n_embd = h.n_embd;
   fa.n_layer = h.n_layer;
@@ -216,6 +233,7 @@ std::string_view engine::kernels() const noexcept { return s_->kernels->name; }
 int engine::threads() const noexcept { return s_->pool->size(); }
 int32_t engine::max_sequences() const noexcept { return static_cast<int32_t>(s_->seq_len.size()); }
 const routing_stats& engine::routing() const noexcept { return s_->routing; }
+std::string_view engine::chat_template() const noexcept { return s_->chat_template; }
 
 void engine::reset_routing() {
   auto& r = s_->routing;
@@ -241,28 +259,84 @@ int64_t engine::sequence_length(int32_t seq) const {
   return s_->seq_len[static_cast<std::size_t>(seq)];
 }
 
+namespace {
+
+void check_tokens(int64_t len, std::span<const int32_t> tokens, int64_t ctx, int64_t n_vocab) {
+  if (len + static_cast<int64_t>(tokens.size()) > ctx)
+    throw error("engine.context_full", {"", 0, "context_length"},
+                fmt::format("sequence needs {} tokens, the context holds {}", len + static_cast<int64_t>(tokens.size()), ctx));
+  for (int32_t t : tokens)
+    if (t < 0 || t >= n_vocab) throw error("engine.bad_token", {"", 0, "token"}, fmt::format("token id {} is outside the vocabulary", t));
+}
+
+}  // namespace
+
+int64_t engine::max_batch_tokens() const noexcept { return s_->max_batch; }
+
 std::span<const float> engine::eval(int32_t seq, std::span<const int32_t> tokens) {
   MOEBENCH_CHECK(seq >= 0 && seq < max_sequences(), "sequence id out of range");
   MOEBENCH_CHECK(!tokens.empty(), "eval needs at least one token");
   auto& s = *s_;
-  int64_t& len = s.seq_len[static_cast<std::size_t>(seq)];
-  if (len + static_cast<int64_t>(tokens.size()) > s.ctx)
-    throw error("engine.context_full", {"", 0, "context_length"},
-                fmt::format("sequence needs {} tokens, the context holds {}", len + static_cast<int64_t>(tokens.size()), s.ctx));
-  const int64_t n_vocab = s.model->hp().n_vocab;
-  for (int32_t t : tokens)
-    if (t < 0 || t >= n_vocab) throw error("engine.bad_token", {"", 0, "token"}, fmt::format("token id {} is outside the vocabulary", t));
-  const detail::forward_ctx fc{s.kernels, s.pool.get(), &s.workers, &s.routing};
-  float* kv = s.kv.data() + seq * s.kv_per_seq;
+  check_tokens(s.seq_len[static_cast<std::size_t>(seq)], tokens, s.ctx, s.model->hp().n_vocab);
+  std::span<const float> out;
   for (std::size_t i = 0; i < tokens.size(); i += static_cast<std::size_t>(s.max_batch)) {
-    const auto chunk = tokens.subspan(i, std::min(tokens.size() - i, static_cast<std::size_t>(s.max_batch)));
-    s.routing.last_token_margin = std::numeric_limits<float>::infinity();
-    const bool last = i + chunk.size() == tokens.size();
-    s.model->forward(fc, *s.scratch, chunk, len, kv, s.ctx, last ? s.logits.data() : nullptr);
-    len += static_cast<int64_t>(chunk.size());
-    s.routing.routed_tokens += static_cast<int64_t>(chunk.size());
+    const batch_entry e{seq, tokens.subspan(i, std::min(tokens.size() - i, static_cast<std::size_t>(s.max_batch))),
+                        i + static_cast<std::size_t>(s.max_batch) >= tokens.size()};
+    out = eval_batch(std::span<const batch_entry>(&e, 1))[0];
   }
-  return s.logits;
+  return out;
+}
+
+std::span<const std::span<const float>> engine::eval_batch(std::span<const batch_entry> entries) {
+  auto& s = *s_;
+  const int64_t n_vocab = s.model->hp().n_vocab;
+  MOEBENCH_CHECK(!entries.empty() && entries.size() <= s.seq_len.size(), "a step has 1..max_sequences entries");
+  int64_t total = 0;
+  std::fill(s.seq_in_step.begin(), s.seq_in_step.end(), 0);
+  for (const batch_entry& e : entries) {
+    MOEBENCH_CHECK(e.seq >= 0 && e.seq < max_sequences(), "sequence id out of range");
+    MOEBENCH_CHECK(!e.tokens.empty(), "every entry of a step has tokens");
+    MOEBENCH_CHECK(!s.seq_in_step[static_cast<std::size_t>(e.seq)], "a sequence appears once per step");
+    s.seq_in_step[static_cast<std::size_t>(e.seq)] = 1;
+    total += static_cast<int64_t>(e.tokens.size());
+    check_tokens(s.seq_len[static_cast<std::size_t>(e.seq)], e.tokens, s.ctx, n_vocab);
+  }
+  MOEBENCH_CHECK(total <= s.max_batch, "a step holds at most max_batch_tokens tokens");
+
+  s.segments.clear();
+  s.tokens.clear();
+  s.segment_of.clear();
+  s.pos.clear();
+  s.outputs.clear();
+  for (const batch_entry& e : entries) {
+    const auto seg = static_cast<int32_t>(s.segments.size());
+    const int64_t len = s.seq_len[static_cast<std::size_t>(e.seq)];
+    s.segments.push_back({len, s.kv.data() + e.seq * s.kv_per_seq, e.logits});
+    for (std::size_t i = 0; i < e.tokens.size(); ++i) {
+      s.tokens.push_back(e.tokens[i]);
+      s.segment_of.push_back(seg);
+      s.pos.push_back(len + static_cast<int64_t>(i));
+    }
+    if (e.logits) s.outputs.push_back(static_cast<int32_t>(s.tokens.size()) - 1);
+  }
+  const detail::batch bt{s.segments, s.tokens, s.pos, s.segment_of, s.outputs, s.ctx};
+  const detail::forward_ctx fc{s.kernels, s.pool.get(), &s.workers, &s.routing};
+  s.routing.last_token_margin = std::numeric_limits<float>::infinity();
+  s.model->forward(fc, *s.scratch, bt, s.logits.data());
+  s.routing.routed_tokens += total;
+
+  s.entry_logits.clear();
+  std::size_t out = 0;
+  for (const batch_entry& e : entries) {
+    s.seq_len[static_cast<std::size_t>(e.seq)] += static_cast<int64_t>(e.tokens.size());
+    if (e.logits) {
+      s.entry_logits.emplace_back(s.logits.data() + out * static_cast<std::size_t>(n_vocab), static_cast<std::size_t>(n_vocab));
+      ++out;
+    } else {
+      s.entry_logits.emplace_back();
+    }
+  }
+  return s.entry_logits;
 }
 
 }  // namespace moebench::engine

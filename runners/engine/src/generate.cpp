@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -124,6 +126,82 @@ token_logprobs top_logprobs(std::span<const float> logits, int32_t token, int32_
 
 }  // namespace
 
+decoder::decoder(const tokenizer::tokenizer& vocab, const generation_params& params, decoder_options opts,
+                 int64_t max_new)
+    : vocab_(vocab), sampler_(params), stop_(params.stop), opts_(std::move(opts)), max_new_(std::max<int64_t>(0, max_new)) {
+  // Teacher forcing checks nothing: the stop sequences do not apply.
+  if (!opts_.forced.empty()) stop_.clear();
+  std::erase_if(stop_, [](const std::string& st) { return st.empty(); });
+  for (const std::string& st : stop_) max_stop_ = std::max(max_stop_, st.size());
+  if (max_new_ == 0) end(finish_reason::length);
+}
+
+std::optional<int32_t> decoder::step(std::span<const float> logits, float routing_margin) {
+  MOEBENCH_CHECK(!done_, "decoder stepped after the end");
+  const std::size_t i = generated_.size();
+  MOEBENCH_CHECK(opts_.forced.empty() || i < opts_.forced.size(), "max_new exceeds the forced tokens");
+  const int32_t tok = opts_.forced.empty() ? sampler_.sample(logits) : opts_.forced[i];
+  if (opts_.top_logprobs > 0) {
+    logprobs_.push_back(top_logprobs(logits, tok, opts_.top_logprobs));
+    logprobs_.back().routing_margin = routing_margin;
+  }
+  if (!opts_.ignore_eos && opts_.forced.empty() && tok == vocab_.eos()) {
+    end(finish_reason::eos);
+    return std::nullopt;
+  }
+  generated_.push_back(tok);
+  ++unsettled_tokens_;
+  const int32_t one[1] = {tok};
+  full_ += vocab_.decode(one);
+  if (!stop_.empty()) {
+    // Only the tail can hold a new match: everything before settled_ was checked already.
+    const std::size_t from = settled_ > max_stop_ ? settled_ - max_stop_ : 0;
+    std::size_t cut = std::string::npos;
+    for (const std::string& st : stop_) {
+      const std::size_t at = full_.find(st, from);
+      if (at != std::string::npos) cut = std::min(cut, at);
+    }
+    if (cut != std::string::npos) {
+      full_.resize(cut);
+      end(finish_reason::stop);
+      return std::nullopt;
+    }
+  }
+  settle(full_.size() - std::max(stop_prefix_tail(full_, stop_), incomplete_utf8_tail(full_)));
+  if (static_cast<int64_t>(generated_.size()) >= max_new_) {
+    end(finish_reason::length);
+    return std::nullopt;
+  }
+  return tok;
+}
+
+decoder::piece decoder::take() { return std::exchange(pending_, piece{}); }
+
+// Hands settled bytes [settled_, upto) out, repaired to valid UTF-8.
+void decoder::settle(std::size_t upto) {
+  if (upto <= settled_) return;
+  const std::string chunk = to_valid_utf8(std::string_view(full_).substr(settled_, upto - settled_));
+  text_ += chunk;
+  pending_.text += chunk;
+  pending_.tokens += unsettled_tokens_;
+  settled_ = upto;
+  unsettled_tokens_ = 0;
+}
+
+void decoder::end(finish_reason f) {
+  finish_ = f;
+  done_ = true;
+  settle(full_.size());
+}
+
+int64_t max_new_tokens(int64_t prompt_tokens, int64_t max_tokens, int64_t context_length) {
+  if (prompt_tokens < 1) throw error("engine.empty_prompt", {"", 0, "prompt"}, "the prompt has no tokens");
+  if (prompt_tokens >= context_length)
+    throw error("engine.context_full", {"", 0, "prompt"},
+                fmt::format("the prompt has {} tokens, the context holds {}", prompt_tokens, context_length));
+  return std::min<int64_t>(std::max<int64_t>(0, max_tokens), context_length - prompt_tokens);
+}
+
 generation_result generate(engine& e, std::string_view prompt, const generation_params& params,
                            const generate_options& opts) {
   tokenizer::encode_options eo;
@@ -133,75 +211,28 @@ generation_result generate(engine& e, std::string_view prompt, const generation_
 
 generation_result generate_ids(engine& e, std::vector<int32_t> prompt_ids, const generation_params& params,
                                const generate_options& opts) {
-  if (prompt_ids.empty()) throw error("engine.empty_prompt", {"", 0, "prompt"}, "the prompt has no tokens");
-  const int64_t ctx = e.facts().context_length;
-  if (static_cast<int64_t>(prompt_ids.size()) >= ctx)
-    throw error("engine.context_full", {"", 0, "prompt"},
-                fmt::format("the prompt has {} tokens, the context holds {}", prompt_ids.size(), ctx));
+  const auto n_prompt = static_cast<int64_t>(prompt_ids.size());
+  const int64_t wanted = opts.forced.empty() ? params.max_tokens : static_cast<int64_t>(opts.forced.size());
+  const int64_t max_new = max_new_tokens(n_prompt, wanted, e.facts().context_length);
   generation_result r;
   r.prompt_ids = std::move(prompt_ids);
-  const int64_t wanted = opts.forced.empty() ? std::max<int64_t>(0, params.max_tokens) : static_cast<int64_t>(opts.forced.size());
-  const int64_t max_new = std::min<int64_t>(wanted, ctx - static_cast<int64_t>(r.prompt_ids.size()));
   e.reset(opts.sequence);
-  sampler smp(params);
-  const tokenizer::tokenizer& vocab = e.vocab();
-  std::size_t max_stop = 0;
-  for (const std::string& st : params.stop) max_stop = std::max(max_stop, st.size());
+  decoder d(e.vocab(), params, opts, max_new);
 
   const int64_t t0 = now_ns();
   std::span<const float> logits = e.eval(opts.sequence, r.prompt_ids);
   const int64_t t1 = now_ns();
   r.prefill_ns = t1 - t0;
-
-  std::string full;          // every generated byte so far
-  std::size_t emitted = 0;   // bytes of `full` handed to on_text
-  int64_t unreported = 0;    // tokens not yet covered by an on_text call
-  // Hands settled bytes [emitted, upto) to the caller, repaired to valid UTF-8; r.text is the
-  // concatenation of everything handed out.
-  auto emit = [&](std::size_t upto) {
-    if (upto <= emitted) return;
-    const std::string chunk = to_valid_utf8(std::string_view(full).substr(emitted, upto - emitted));
-    r.text += chunk;
-    if (opts.on_text) opts.on_text(chunk, unreported);
-    emitted = upto;
-    unreported = 0;
-  };
-  r.finish = finish_reason::length;
-  for (int64_t i = 0; i < max_new; ++i) {
-    const int32_t tok = opts.forced.empty() ? smp.sample(logits) : opts.forced[static_cast<std::size_t>(i)];
-    if (opts.top_logprobs > 0) {
-      r.logprobs.push_back(top_logprobs(logits, tok, opts.top_logprobs));
-      r.logprobs.back().routing_margin = e.routing().last_token_margin;
-    }
-    if (!opts.ignore_eos && opts.forced.empty() && tok == vocab.eos()) {
-      r.finish = finish_reason::eos;
-      break;
-    }
-    r.generated_ids.push_back(tok);
-    ++unreported;
-    const int32_t one[1] = {tok};
-    full += vocab.decode(one);
-    if (!params.stop.empty() && opts.forced.empty()) {
-      // Only the tail can hold a new match: everything before `emitted` was checked already.
-      const std::size_t from = emitted > max_stop ? emitted - max_stop : 0;
-      std::size_t cut = std::string::npos;
-      for (const std::string& st : params.stop) {
-        if (st.empty()) continue;
-        const std::size_t at = full.find(st, from);
-        if (at != std::string::npos) cut = std::min(cut, at);
-      }
-      if (cut != std::string::npos) {
-        full.resize(cut);
-        r.finish = finish_reason::stop;
-        break;
-      }
-    }
-    const std::size_t hold = std::max(stop_prefix_tail(full, params.stop), incomplete_utf8_tail(full));
-    emit(full.size() - hold);
-    if (i + 1 < max_new) logits = e.eval(opts.sequence, one);
+  while (!d.done()) {
+    const std::optional<int32_t> next = d.step(logits, e.routing().last_token_margin);
+    if (decoder::piece p = d.take(); !p.text.empty() && opts.on_text) opts.on_text(p.text, p.tokens);
+    if (next) logits = e.eval(opts.sequence, std::span<const int32_t>(&*next, 1));
   }
-  emit(full.size());
   r.decode_ns = now_ns() - t1;
+  r.generated_ids = d.generated();
+  r.text = d.text();
+  r.finish = d.finish();
+  r.logprobs = std::move(d.logprobs());
   return r;
 }
 

@@ -16,10 +16,7 @@ struct layer {
   const float* q_norm = nullptr;     // [hd] (qk_norm)
   const float* k_norm = nullptr;     // [hd] (qk_norm)
   matrix wo;                         // [E rows][H * hd]
-  const float* ffn_norm = nullptr;   // [E]
-  bool dense = false;
-  ffn_weights ffn;                   // dense layers: [n_ff]
-  moe_weights moe;                   // routed experts: [n_expert * ff]
+  ffn_block_weights ffn;             // dense layers: [n_ff]; MoE: routed experts [n_expert * ff]
 };
 
 struct buffers final : arch_model::scratch {
@@ -62,18 +59,19 @@ class gqa_moe final : public arch_model {
         L.k_norm = l.vec(blk(i, "attn_k_norm"), hd);
       }
       L.wo = l.mat(blk(i, "attn_output"), qw, E);
-      L.ffn_norm = l.vec(blk(i, "ffn_norm"), E);
-      L.dense = !l.has(blk(i, "ffn_gate_inp"));
-      if (L.dense) {
-        L.ffn = {l.mat(blk(i, "ffn_gate"), E, hp_.n_ff), l.mat(blk(i, "ffn_up"), E, hp_.n_ff),
-                 l.mat(blk(i, "ffn_down"), hp_.n_ff, E)};
+      L.ffn.norm = l.vec(blk(i, "ffn_norm"), E);
+      L.ffn.dense = !l.has(blk(i, "ffn_gate_inp"));
+      if (L.ffn.dense) {
+        L.ffn.ffn = {l.mat(blk(i, "ffn_gate"), E, hp_.n_ff), l.mat(blk(i, "ffn_up"), E, hp_.n_ff),
+                     l.mat(blk(i, "ffn_down"), hp_.n_ff, E)};
+        L.ffn.ffn_ff = hp_.n_ff;
       } else {
         const int64_t ff = hp_.n_ff_exp, n_exp = hp_.n_expert;
-        L.moe.router = l.mat(blk(i, "ffn_gate_inp"), E, n_exp);
-        L.moe.gate_exps = l.mat(blk(i, "ffn_gate_exps"), E, ff * n_exp);
-        L.moe.up_exps = l.mat(blk(i, "ffn_up_exps"), E, ff * n_exp);
-        L.moe.down_exps = l.mat(blk(i, "ffn_down_exps"), ff, E * n_exp);
-        L.moe.ff = ff;
+        L.ffn.moe.router = l.mat(blk(i, "ffn_gate_inp"), E, n_exp);
+        L.ffn.moe.gate_exps = l.mat(blk(i, "ffn_gate_exps"), E, ff * n_exp);
+        L.ffn.moe.up_exps = l.mat(blk(i, "ffn_up_exps"), E, ff * n_exp);
+        L.ffn.moe.down_exps = l.mat(blk(i, "ffn_down_exps"), ff, E * n_exp);
+        L.ffn.moe.ff = ff;
       }
     }
   }
@@ -85,20 +83,18 @@ class gqa_moe final : public arch_model {
     return std::make_unique<buffers>(hp_, max_tokens);
   }
 
-  void forward(const forward_ctx& fc, scratch& sb, std::span<const int32_t> tokens, int64_t pos0, float* kv,
-               int64_t ctx, float* logits) const override {
+  void forward(const forward_ctx& fc, scratch& sb, const batch& bt, float* logits) const override {
     auto& b = static_cast<buffers&>(sb);
-    const auto T = static_cast<int64_t>(tokens.size());
+    const int64_t T = bt.size();
     const int64_t E = hp_.n_embd, H = hp_.n_head, Hkv = hp_.n_head_kv, hd = hp_.head_dim, n_rot = hp_.rope.n_rot;
     const int64_t kvw = Hkv * hd;
     for (int64_t t = 0; t < T; ++t) {
-      gguf::dequantize_row(token_embd_.type, token_embd_.row(tokens[static_cast<std::size_t>(t)]), b.x.data() + t * E, E);
-      rope_cache(hp_.rope, pos0 + t, b.rope.data() + t * n_rot);
+      const auto u = static_cast<std::size_t>(t);
+      gguf::dequantize_row(token_embd_.type, token_embd_.row(bt.tokens[u]), b.x.data() + t * E, E);
+      rope_cache(hp_.rope, bt.pos[u], b.rope.data() + t * n_rot);
     }
     for (int64_t il = 0; il < hp_.n_layer; ++il) {
       const layer& L = layers_[static_cast<std::size_t>(il)];
-      float* k_cache = kv + il * ctx * 2 * kvw;  // [ctx][Hkv * hd]
-      float* v_cache = k_cache + ctx * kvw;      // [ctx][Hkv * hd]
       for (int64_t t = 0; t < T; ++t) rms_norm(b.x.data() + t * E, L.attn_norm, b.h.data() + t * E, E, hp_.rms_eps);
       matmul(fc, L.wq, b.h.data(), E, T, b.q.data(), H * hd);
       matmul(fc, L.wk, b.h.data(), E, T, b.k.data(), kvw);
@@ -115,25 +111,17 @@ class gqa_moe final : public arch_model {
           if (var_.qk_norm) rms_norm(kh, L.k_norm, kh, hd, hp_.rms_eps);
           rope_apply(hp_.rope, rc, kh);
         }
-        std::copy_n(b.k.data() + t * kvw, kvw, k_cache + (pos0 + t) * kvw);
-        std::copy_n(b.v.data() + t * kvw, kvw, v_cache + (pos0 + t) * kvw);
+        float* k_cache = bt.cache(t, il, 2 * kvw);  // [ctx][Hkv * hd], then the values
+        const int64_t p = bt.pos[static_cast<std::size_t>(t)];
+        std::copy_n(b.k.data() + t * kvw, kvw, k_cache + p * kvw);
+        std::copy_n(b.v.data() + t * kvw, kvw, k_cache + bt.ctx * kvw + p * kvw);
       }
-      gqa_attention(fc, hp_, {k_cache, v_cache}, b.q.data(), T, pos0, hp_.kq_scale, b.attn.data());
+      gqa_attention(fc, hp_, bt, il, b.q.data(), hp_.kq_scale, b.attn.data());
       matmul(fc, L.wo, b.attn.data(), H * hd, T, b.y.data(), E);
       for (int64_t i = 0; i < T * E; ++i) b.x[static_cast<std::size_t>(i)] += b.y[static_cast<std::size_t>(i)];
-
-      for (int64_t t = 0; t < T; ++t) rms_norm(b.x.data() + t * E, L.ffn_norm, b.h.data() + t * E, E, hp_.rms_eps);
-      if (L.dense) {
-        dense_ffn(fc, L.ffn, hp_.n_ff, b.h.data(), T, E, b.y.data(), b.ffn);
-      } else {
-        std::fill_n(b.y.data(), T * E, 0.0f);
-        moe_ffn(fc, hp_, L.moe, il, b.h.data(), T, b.y.data(), b.ffn);
-      }
-      for (int64_t i = 0; i < T * E; ++i) b.x[static_cast<std::size_t>(i)] += b.y[static_cast<std::size_t>(i)];
+      ffn_block(fc, hp_, L.ffn, il, b.x.data(), b.h.data(), b.y.data(), T, b.ffn);
     }
-    if (logits == nullptr) return;  // a prefill chunk before the last
-    rms_norm(b.x.data() + (T - 1) * E, output_norm_, b.h.data(), E, hp_.rms_eps);
-    matmul(fc, output_, b.h.data(), E, 1, logits, hp_.n_vocab);
+    output_head(fc, hp_, bt, output_norm_, output_, b.x.data(), b.h.data(), logits);
   }
 
   void count(model_facts& f) const override {
@@ -142,11 +130,11 @@ class gqa_moe final : public arch_model {
     if (output_.data != token_embd_.data) count_matrix(f, output_, 1.0);
     for (const layer& L : layers_) {
       for (const matrix* m : {&L.wq, &L.wk, &L.wv, &L.wo}) count_matrix(f, *m, 1.0);
-      if (L.dense) {
-        for (const matrix* m : {&L.ffn.gate, &L.ffn.up, &L.ffn.down}) count_matrix(f, *m, 1.0);
+      if (L.ffn.dense) {
+        for (const matrix* m : {&L.ffn.ffn.gate, &L.ffn.ffn.up, &L.ffn.ffn.down}) count_matrix(f, *m, 1.0);
       } else {
-        count_matrix(f, L.moe.router, 1.0);
-        for (const matrix* m : {&L.moe.gate_exps, &L.moe.up_exps, &L.moe.down_exps}) count_matrix(f, *m, used);
+        count_matrix(f, L.ffn.moe.router, 1.0);
+        for (const matrix* m : {&L.ffn.moe.gate_exps, &L.ffn.moe.up_exps, &L.ffn.moe.down_exps}) count_matrix(f, *m, used);
       }
     }
   }

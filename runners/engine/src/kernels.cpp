@@ -15,53 +15,65 @@ uint16_t load_u16(const std::byte* p) noexcept {
   return v;
 }
 
-float dot_f32_scalar(const float* a, const float* b, int64_t n) {
-  // Four accumulators: the same association the SIMD variants use at a coarser grain, and a
-  // smaller rounding error than one running sum.
+// Every dot follows one accumulation scheme over the weights converted to the f32 values
+// dequantize_row() gives them, so dot_T(row, x) == dot_f32(dequantized row, x) bit for bit:
+// matmul may take either path depending on how many tokens share a row, and a token's result
+// must not depend on its batch. Four accumulators: the same association the SIMD variants use
+// at a coarser grain, and a smaller rounding error than one running sum.
+template <class Load>
+float dot_converted(Load load, const float* b, int64_t n) {
   float s[4] = {0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 4 <= n; i += 4)
-    for (int j = 0; j < 4; ++j) s[j] += a[i + j] * b[i + j];
-  for (; i < n; ++i) s[0] += a[i] * b[i];
+    for (int j = 0; j < 4; ++j) s[j] += load(i + j) * b[i + j];
+  for (; i < n; ++i) s[0] += load(i) * b[i];
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+float dot_f32_scalar(const float* a, const float* b, int64_t n) {
+  return dot_converted([a](int64_t i) { return a[i]; }, b, n);
+}
+
 float dot_f16_scalar(const std::byte* a, const float* b, int64_t n) {
-  float s = 0;
-  for (int64_t i = 0; i < n; ++i) s += gguf::f16_to_f32(load_u16(a + 2 * i)) * b[i];
-  return s;
+  return dot_converted([a](int64_t i) { return gguf::f16_to_f32(load_u16(a + 2 * i)); }, b, n);
 }
 
 float dot_bf16_scalar(const std::byte* a, const float* b, int64_t n) {
-  float s = 0;
-  for (int64_t i = 0; i < n; ++i) s += gguf::bf16_to_f32(load_u16(a + 2 * i)) * b[i];
-  return s;
+  return dot_converted([a](int64_t i) { return gguf::bf16_to_f32(load_u16(a + 2 * i)); }, b, n);
 }
 
-// Q8_0 block: f16 scale d, then 32 int8 quants; value = d * q.
+// Q8_0 block: f16 scale d, then 32 int8 quants; value = q * d.
 constexpr int64_t q8_block = 32;
 constexpr int64_t q8_block_bytes = 34;
 
 float dot_q8_0_scalar(const std::byte* a, const float* b, int64_t n) {
-  float s = 0;
+  // Blocks hold a multiple of 4 values, so the accumulators line up with dot_f32's.
+  float s[4] = {0, 0, 0, 0};
   for (int64_t blk = 0; blk < n / q8_block; ++blk) {
     const std::byte* p = a + blk * q8_block_bytes;
     const float d = gguf::f16_to_f32(load_u16(p));
     const auto* q = reinterpret_cast<const int8_t*>(p + 2);
     const float* x = b + blk * q8_block;
-    float acc = 0;
-    for (int64_t i = 0; i < q8_block; ++i) acc += static_cast<float>(q[i]) * x[i];
-    s += d * acc;
+    for (int64_t i = 0; i < q8_block; i += 4)
+      for (int j = 0; j < 4; ++j) s[j] += static_cast<float>(q[i + j]) * d * x[i + j];
   }
-  return s;
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 void axpy_scalar(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void dot_f32_x4_scalar(const float* a, const float* b, int64_t b_stride, int64_t n, float* out) {
+  for (int64_t t = 0; t < 4; ++t) out[t] = dot_f32_scalar(a, b + t * b_stride, n);
+}
+
+void dequant_q8_0_scalar(const std::byte* a, float* y, int64_t n) {
+  gguf::dequantize_row(gguf::tensor_type::q8_0, a, y, n);
+}
+
 const kernel_table scalar_table{"scalar", dot_f32_scalar, dot_f16_scalar, dot_bf16_scalar,
-                                dot_q8_0_scalar, axpy_scalar};
+                                dot_q8_0_scalar, axpy_scalar, dot_f32_x4_scalar, dequant_q8_0_scalar};
 
 }  // namespace
 

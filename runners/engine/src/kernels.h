@@ -21,6 +21,11 @@ struct kernel_table {
   float (*dot_q8_0)(const std::byte* a, const float* b, int64_t n);
   // y[i] += a * x[i]
   void (*axpy)(float a, const float* x, float* y, int64_t n);
+  // out[t] = dot_f32(a, b + t * b_stride, n) for t < 4, bit for bit, with each element of `a`
+  // loaded once for the four tokens (batched matmul).
+  void (*dot_f32_x4)(const float* a, const float* b, int64_t b_stride, int64_t n, float* out);
+  // The n values of a Q8_0 row (n a multiple of 32) as dequantize_row() gives them, bit for bit.
+  void (*dequant_q8_0)(const std::byte* a, float* y, int64_t n);
 };
 
 const kernel_table& scalar_kernels() noexcept;

@@ -160,14 +160,53 @@ void dense_ffn(const forward_ctx& fc, const ffn_weights& w, int64_t ff, const fl
 void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int64_t layer,
              const float* x, int64_t n_tok, float* out, ffn_scratch& s);
 
-// Causal attention of n_tok queries at positions pos0.. over a cache holding positions
-// [0, pos0 + n_tok): GQA with per-head keys and values.
-struct gqa_cache_view {
-  const float* k;  // [ctx][n_head_kv * head_dim]
-  const float* v;  // [ctx][n_head_kv * head_dim]
+// One forward step over several sequences: each segment appends tokens to its own sequence;
+// every matmul runs over the concatenated tokens (the weights are read once per step for all
+// of them), attention runs per token over its own sequence's cache. Built by the engine.
+struct segment {
+  int64_t pos0 = 0;     // position of the segment's first token in its sequence
+  float* kv = nullptr;  // the sequence's cache: [n_layer][ctx][kv_floats_per_token]
+  bool logits = false;  // wants the logits after its last token
 };
-void gqa_attention(const forward_ctx& fc, const hparams& hp, gqa_cache_view cache, const float* q,
-                   int64_t n_tok, int64_t pos0, float scale, float* out);
+struct batch {
+  std::span<const segment> segments;
+  std::span<const int32_t> tokens;      // [T] the segments' tokens, concatenated
+  std::span<const int64_t> pos;         // [T] each token's position in its sequence
+  std::span<const int32_t> segment_of;  // [T] each token's segment
+  std::span<const int32_t> outputs;     // [n_out] tokens whose logits are wanted, in order
+  int64_t ctx = 0;                      // cache rows per sequence and layer
+  int64_t size() const noexcept { return static_cast<int64_t>(tokens.size()); }
+  // The cache of token t's sequence in layer `layer` ([ctx][floats_per_token]).
+  float* cache(int64_t t, int64_t layer, int64_t floats_per_token) const noexcept {
+    return segments[static_cast<std::size_t>(segment_of[static_cast<std::size_t>(t)])].kv +
+           layer * ctx * floats_per_token;
+  }
+};
+
+// Causal attention of every token of the batch over its sequence's cache, which holds
+// positions [0, pos[t]] of that sequence: GQA with per-head keys and values. Layer `layer`'s
+// cache holds [ctx][n_head_kv * head_dim] keys, then as many values.
+void gqa_attention(const forward_ctx& fc, const hparams& hp, const batch& bt, int64_t layer, const float* q,
+                   float scale, float* out);
+
+// The FFN half of a block, shared by every architecture: x += FFN(rms_norm(x)), where FFN is
+// a dense SwiGLU (dense layers), or the shared experts (unweighted; when shared_ff > 0) plus
+// the routed experts with their weights.
+struct ffn_block_weights {
+  const float* norm = nullptr;  // [E]
+  bool dense = false;
+  ffn_weights ffn;              // dense: [n_ff]; MoE: the shared experts [shared_ff]
+  int64_t ffn_ff = 0;           // width of `ffn` (0: no shared experts in an MoE layer)
+  moe_weights moe;
+};
+// x, h, y: [T][E] residual stream, normed input and block output scratch.
+void ffn_block(const forward_ctx& fc, const hparams& hp, const ffn_block_weights& w, int64_t layer, float* x,
+               float* h, float* y, int64_t n_tok, ffn_scratch& s);
+
+// The output head for the batch's outputs: rms_norm(x[t]) then the vocabulary projection, into
+// logits [n_out][n_vocab]. h: scratch of at least n_out rows of E.
+void output_head(const forward_ctx& fc, const hparams& hp, const batch& bt, const float* norm, const matrix& out,
+                 const float* x, float* h, float* logits);
 
 // One architecture's model: weights and forward pass.
 class arch_model {
@@ -181,11 +220,9 @@ class arch_model {
     virtual ~scratch() = default;
   };
   virtual std::unique_ptr<scratch> make_scratch(int64_t max_tokens) const = 0;
-  // Runs `tokens` at positions [pos0, pos0 + n) of one sequence whose cache is `kv`
-  // ([n_layer][ctx][kv_floats_per_token]); writes the last token's logits (n_vocab) unless
-  // `logits` is null.
-  virtual void forward(const forward_ctx& fc, scratch& s, std::span<const int32_t> tokens, int64_t pos0,
-                       float* kv, int64_t ctx, float* logits) const = 0;
+  // Runs one step over the batch (at most the scratch's max_tokens tokens), writing each
+  // segment's new cache rows and the logits of bt.outputs into `logits` ([n_out][n_vocab]).
+  virtual void forward(const forward_ctx& fc, scratch& s, const batch& bt, float* logits) const = 0;
   // Weight accounting for telemetry.
   virtual void count(model_facts& facts) const = 0;
 };

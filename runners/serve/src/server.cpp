@@ -125,6 +125,7 @@ parsed_request parse_request(std::string_view body_text, api_kind api, const mod
       ms.push_back({m["role"].get<std::string>(), text_content(m["content"])});
     }
     r.gen.prompt = backend.render_chat(ms);
+    r.gen.chat = true;
   }
   const char* max_key = body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   if (const auto mt = body.find(max_key); mt != body.end() && !mt->is_null()) {
@@ -158,6 +159,10 @@ parsed_request parse_request(std::string_view body_text, api_kind api, const mod
       reject("'stop' must be a string or an array of at most 64 strings", "stop");
     }
   }
+  if (const auto ie = body.find("ignore_eos"); ie != body.end() && !ie->is_null()) {
+    if (!ie->is_boolean()) reject("'ignore_eos' must be a boolean", "ignore_eos");
+    r.gen.ignore_eos = ie->get<bool>();
+  }
   if (const auto s = body.find("stream"); s != body.end() && !s->is_null()) {
     if (!s->is_boolean()) reject("'stream' must be a boolean", "stream");
     r.stream = s->get<bool>();
@@ -179,6 +184,7 @@ std::string_view finish_name(generation_finish f) {
     case generation_finish::length: return "length";
     case generation_finish::cancelled: return "cancelled";
     case generation_finish::error: return "error";
+    case generation_finish::rejected: return "error";
   }
   return "error";
 }
@@ -240,7 +246,9 @@ class stream_state final : public generation_sink, public std::enable_shared_fro
     finished_ = true;
     summary_ = s;
     if (stream_) {
-      if (s.finish == generation_finish::cancelled || s.finish == generation_finish::error) {
+      if (s.finish == generation_finish::rejected) {
+        pending_ += "data: " + error_body(s.error, "invalid_request_error") + "\n\n";
+      } else if (s.finish == generation_finish::cancelled || s.finish == generation_finish::error) {
         pending_ += "data: " + error_body(s.finish == generation_finish::error ? s.error : "generation cancelled: the server is shutting down",
                                           "server_error", s.finish == generation_finish::error ? "" : "server_shutdown") + "\n\n";
       } else {
@@ -589,6 +597,12 @@ class server::impl {
     auto state = std::make_shared<stream_state>(c.strand, pr, id, created, card_.id);
     c.current = state;
     state->gen = backend_->start(pr.gen, state);
+    if (const generation_summary early = state->summary(); early.finish == generation_finish::rejected) {
+      // Backends reject inline, before any byte of the response: a plain 400.
+      c.current.reset();
+      co_return co_await send_simple(c, version, keep_alive, http::status::bad_request,
+                                     error_body(early.error, "invalid_request_error"));
+    }
 
     error_code ec;
     bool client_ok = true;
@@ -652,6 +666,9 @@ class server::impl {
     if (summary.finish == generation_finish::error)
       co_return co_await send_simple(c, version, keep_alive, http::status::internal_server_error,
                                      error_body(summary.error, "server_error"));
+    if (summary.finish == generation_finish::rejected)
+      co_return co_await send_simple(c, version, keep_alive, http::status::bad_request,
+                                     error_body(summary.error, "invalid_request_error"));
     co_return co_await send_simple(c, version, keep_alive, http::status::ok, state->whole_body());
   }
 

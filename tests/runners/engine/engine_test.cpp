@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -102,6 +103,91 @@ INSTANTIATE_TEST_SUITE_P(presets, engine_model,
                              if (c == '-') c = '_';
                            return n;
                          });
+
+// Continuous batching: one step over decode tokens of sequences of different lengths and
+// prefill chunks of a new one gives, bit for bit, the logits of each sequence evaluated alone.
+class engine_batch : public testing::TestWithParam<preset_case> {};
+
+TEST_P(engine_batch, batched_step_equals_each_sequence_alone) {
+  const fs::path p = synth_model(GetParam().preset, GetParam().type);
+  const engine_options o{.threads = 2, .max_sequences = 4, .max_batch_tokens = 16};
+  engine batched(p, o);
+  engine alone(p, o);
+  const std::vector<int32_t> p0(prompt.begin(), prompt.begin() + 7), p1(prompt.begin() + 2, prompt.begin() + 5),
+      p2(prompt.begin(), prompt.end()), p3{33, 44, 55, 66, 77, 88, 99, 111, 222};
+  // Sequences 0-2 hold prompts of 7, 3 and 12 tokens; sequence 3 is new.
+  std::vector<float> first0, first1, first2;
+  for (engine* e : {&batched, &alone}) {
+    e->eval(0, p0);
+    e->eval(1, p1);
+    e->eval(2, p2);
+  }
+  const auto exact = [](std::span<const float> a, std::span<const float> b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+  };
+  // Step 1: a decode token for each of 0-2 and the first 5 prompt tokens of 3 (no logits).
+  const int32_t d0[1] = {101}, d1[1] = {202}, d2[1] = {303};
+  const std::vector<batch_entry> step1{{0, d0}, {3, std::span(p3).first(5), false}, {1, d1}, {2, d2}};
+  const auto out1 = batched.eval_batch(step1);
+  ASSERT_EQ(out1.size(), 4u);
+  EXPECT_TRUE(out1[1].empty());
+  std::vector<std::vector<float>> got;
+  for (const auto& l : out1) got.emplace_back(l.begin(), l.end());
+  EXPECT_TRUE(exact(got[0], alone.eval(0, d0))) << "sequence 0";
+  EXPECT_TRUE(exact(got[2], alone.eval(1, d1))) << "sequence 1";
+  EXPECT_TRUE(exact(got[3], alone.eval(2, d2))) << "sequence 2";
+  // Step 2: the rest of 3's prompt with its logits, beside more decode tokens.
+  const std::vector<batch_entry> step2{{2, d0}, {3, std::span(p3).subspan(5)}, {0, d2}};
+  const auto out2 = batched.eval_batch(step2);
+  got.clear();
+  for (const auto& l : out2) got.emplace_back(l.begin(), l.end());
+  EXPECT_TRUE(exact(got[0], alone.eval(2, d0))) << "sequence 2";
+  EXPECT_TRUE(exact(got[1], alone.eval(3, p3))) << "sequence 3 (prefilled in one chunk alone)";
+  EXPECT_TRUE(exact(got[2], alone.eval(0, d2))) << "sequence 0";
+  for (int32_t s = 0; s < 4; ++s) EXPECT_EQ(batched.sequence_length(s), alone.sequence_length(s));
+  // A whole step of single decode tokens (the server's steady state).
+  const std::vector<batch_entry> step3{{0, d1}, {1, d1}, {2, d1}, {3, d1}};
+  const auto out3 = batched.eval_batch(step3);
+  got.clear();
+  for (const auto& l : out3) got.emplace_back(l.begin(), l.end());
+  for (int32_t s = 0; s < 4; ++s) EXPECT_TRUE(exact(got[static_cast<std::size_t>(s)], alone.eval(s, d1))) << s;
+}
+
+INSTANTIATE_TEST_SUITE_P(presets, engine_batch,
+                         testing::Values(preset_case{"dsv3-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv3-mini", gguf::tensor_type::q8_0},
+                                         preset_case{"dsv2-lite-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv2-lite-mini", gguf::tensor_type::q8_0},
+                                         preset_case{"qwen3moe-mini", gguf::tensor_type::f32},
+                                         preset_case{"qwen3moe-mini", gguf::tensor_type::q8_0},
+                                         preset_case{"mixtral-mini", gguf::tensor_type::f32},
+                                         preset_case{"mixtral-mini", gguf::tensor_type::q8_0}),
+                         [](const testing::TestParamInfo<preset_case>& i) {
+                           std::string n = std::string(i.param.preset) + "_" + std::string(gguf::name(i.param.type));
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+TEST(engine, batch_step_errors_leave_the_sequences_unchanged) {
+  engine e(synth_model("qwen3moe-mini", gguf::tensor_type::f32), {.threads = 1, .context_length = 16, .max_sequences = 2});
+  e.eval(0, std::vector<int32_t>(10, 5));
+  const std::vector<int32_t> seven(7, 1), bad{600};
+  try {
+    e.eval_batch(std::vector<batch_entry>{{1, seven}, {0, seven}});
+    FAIL();
+  } catch (const error& ex) {
+    EXPECT_EQ(ex.id(), "engine.context_full");
+  }
+  try {
+    e.eval_batch(std::vector<batch_entry>{{1, bad}});
+    FAIL();
+  } catch (const error& ex) {
+    EXPECT_EQ(ex.id(), "engine.bad_token");
+  }
+  EXPECT_EQ(e.sequence_length(0), 10);
+  EXPECT_EQ(e.sequence_length(1), 0);
+}
 
 TEST(engine, facts_count_active_parameters) {
   engine e(synth_model("dsv3-mini", gguf::tensor_type::f32), {.threads = 1});

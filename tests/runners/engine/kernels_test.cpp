@@ -75,6 +75,49 @@ TEST(kernels, typed_dots_match_the_scalar_reference) {
   }
 }
 
+// matmul dots a row straight from its stored type for a few tokens and dequantises it once
+// for many; a token's result must not depend on which (batched decoding is bitwise equal to
+// decoding alone), so every typed dot equals dot_f32 over the dequantised row exactly.
+TEST(kernels, typed_dots_equal_dot_f32_of_the_dequantised_row_exactly) {
+  for (gguf::tensor_type t : {gguf::tensor_type::f16, gguf::tensor_type::bf16, gguf::tensor_type::q8_0}) {
+    for (int64_t n : {32, 64, 96, 256, 2048, 8, 17, 40, 1000}) {
+      if (!gguf::row_bytes(t, n)) continue;  // Q8_0 rows are whole blocks of 32
+      const auto w = random_floats(n, 11);
+      const auto x = random_floats(n, 12);
+      std::vector<std::byte> q(*gguf::row_bytes(t, n));
+      gguf::quantize_row(t, w.data(), q.data(), n);
+      std::vector<float> dq(static_cast<std::size_t>(n));
+      gguf::dequantize_row(t, q.data(), dq.data(), n);
+      for (const kernel_table* k : variants())
+        EXPECT_EQ(dot_row(*k, t, q.data(), x.data(), n, nullptr), k->dot_f32(dq.data(), x.data(), n))
+            << k->name << " " << gguf::name(t) << " n=" << n;
+    }
+  }
+}
+
+TEST(kernels, four_token_dot_and_q8_0_dequantisation_are_exact) {
+  for (int64_t n : {1, 7, 8, 16, 17, 40, 256, 1000}) {
+    const auto a = random_floats(n, 21);
+    const auto b = random_floats(4 * (n + 3), 22);
+    for (const kernel_table* k : variants()) {
+      float out[4];
+      k->dot_f32_x4(a.data(), b.data(), n + 3, n, out);
+      for (int64_t t = 0; t < 4; ++t)
+        EXPECT_EQ(out[t], k->dot_f32(a.data(), b.data() + t * (n + 3), n)) << k->name << " n=" << n << " t=" << t;
+    }
+  }
+  const int64_t n = 256;
+  const auto w = random_floats(n, 23);
+  std::vector<std::byte> q(*gguf::row_bytes(gguf::tensor_type::q8_0, n));
+  gguf::quantize_row(gguf::tensor_type::q8_0, w.data(), q.data(), n);
+  std::vector<float> ref(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n));
+  gguf::dequantize_row(gguf::tensor_type::q8_0, q.data(), ref.data(), n);
+  for (const kernel_table* k : variants()) {
+    k->dequant_q8_0(q.data(), got.data(), n);
+    EXPECT_EQ(got, ref) << k->name;
+  }
+}
+
 TEST(kernels, fallback_types_dequantise_then_dot) {
   const int64_t n = 512;
   const auto w = random_floats(n, 5);

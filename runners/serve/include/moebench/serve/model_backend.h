@@ -25,15 +25,21 @@ struct generation_request {
   double min_p = 0.0;
   uint64_t seed = 0;
   std::vector<std::string> stop;      // the backend stops before emitting any of these
+  bool ignore_eos = false;            // generate through end-of-sequence up to max_tokens
+                                      // (vLLM's extension; fixed lengths for throughput runs)
+  bool chat = false;                  // the prompt is render_chat()'s output: control-token
+                                      // text in it is markup, not plain text
 };
 
-enum class generation_finish { stop, length, cancelled, error };
+// rejected: the request cannot be served as asked (e.g. the prompt does not fit the context);
+// reported inline by start() with a message in `error`; the client gets HTTP 400.
+enum class generation_finish { stop, length, cancelled, error, rejected };
 
 struct generation_summary {
   generation_finish finish = generation_finish::stop;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
-  std::string error;  // set when finish == error
+  std::string error;  // set when finish == error or rejected
 };
 
 // Receives one generation's output.
