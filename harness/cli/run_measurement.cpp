@@ -21,6 +21,7 @@
 #include "moebench/targets/targets.h"
 #include "moebench/text.h"
 #include "moebench/tokenizer/tokenizer.h"
+#include "commands.h"
 #include "runner_factory.h"
 
 namespace moebench::cli {
@@ -284,6 +285,17 @@ tp::prompt_synthesizer make_synthesizer(const measurement_common& c, const measu
       "tokenizer:" + path);
 }
 
+// Builds --model's runner. A remote (openai:) model also gets its API key, the named seed of its
+// retry jitter (added to `seeds`) and --tokenizer to count tokens the server does not report.
+std::unique_ptr<runner> make_measured_runner(const measurement_common& c, const measurement_request& r,
+                                             std::map<std::string, uint64_t>& seeds) {
+  if (!c.model.starts_with("openai:")) return make_runner(c.model);
+  seeds["retry_jitter"] = c.seed_retry_jitter.value_or(derive_seed(c.seed, "retry_jitter"));
+  return make_runner(c.model, {.api_key = api_key_from_env(c.api_key_env, "--api-key-env"),
+                               .retry_jitter_seed = seeds.at("retry_jitter"),
+                               .tokenizer = r.tokenizer});
+}
+
 struct measured_level {
   suite_result result;
   std::vector<tp::query_record> records;
@@ -318,7 +330,10 @@ measured_level measure_level(runner& model, const std::vector<tp::query>& querie
   add_cost_metrics(out.result.metrics, rt.target, rt.devices, rate("input_tok_s"), rate("output_tok_s"),
                    rate("total_tok_s"), sr.ok, figure_kind::measured, watts);
   bool exact = true;
-  for (const auto& q : ir.records) exact = exact && q.input_tokens_reported;
+  for (const auto& q : ir.records) {
+    exact = exact && q.input_tokens_reported;
+    out.result.token_sources[std::string(to_string(q.token_source))] += 1;
+  }
   per_task["input_tokens_source"] = exact ? "runner" : "target (runner did not report prompt tokens)";
   out.result.per_task = std::move(per_task);
   out.records = std::move(ir.records);
@@ -337,6 +352,7 @@ nlohmann::json record_json(const tp::query_record& q, int64_t start_ns, const st
                       {"input_tokens", q.input_tokens},
                       {"input_tokens_reported", q.input_tokens_reported},
                       {"output_tokens", q.output_tokens},
+                      {"token_source", to_string(q.token_source)},
                       {"scheduled_ns", q.scheduled_ns - start_ns},
                       {"issued_ns", q.issued_ns - start_ns},
                       {"first_chunk_ns", q.first_chunk_ns < 0 ? -1 : q.first_chunk_ns - start_ns},
@@ -373,11 +389,11 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
                                          sc == tp::scenario::server
                                              ? static_cast<int64_t>(std::ceil(r.rate * r.min_duration_s))
                                              : 0});
-  const std::map<std::string, uint64_t> seeds = {{"schedule", derive_seed(c.seed, "schedule")},
-                                                 {"lengths", derive_seed(c.seed, "lengths")},
-                                                 {"prompts", derive_seed(c.seed, "prompts")},
-                                                 {"sampling", derive_seed(c.seed, "sampling")}};
-  std::unique_ptr<runner> model = make_runner(c.model);
+  std::map<std::string, uint64_t> seeds = {{"schedule", derive_seed(c.seed, "schedule")},
+                                           {"lengths", derive_seed(c.seed, "lengths")},
+                                           {"prompts", derive_seed(c.seed, "prompts")},
+                                           {"sampling", derive_seed(c.seed, "sampling")}};
+  std::unique_ptr<runner> model = make_measured_runner(c, r, seeds);
   const tp::prompt_synthesizer synth = make_synthesizer(c, r);
   tp::plan_options po;
   po.count = count;
@@ -414,7 +430,8 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
                                     {"input_len", r.input_len}, {"output_len", r.output_len}, {"lengths", r.lengths},
                                     {"tokenizer", r.tokenizer}, {"queries", r.queries}, {"min_duration_s", r.min_duration_s},
                                     {"min_queries", r.min_queries}, {"max_concurrency", r.max_concurrency},
-                                    {"threads", r.threads}, {"prices", r.prices}, {"tdp_w", r.tdp}};
+                                    {"threads", r.threads}, {"prices", r.prices}, {"tdp_w", r.tdp},
+                                    {"api_key_env", c.api_key_env}};
   const std::string hash = config_hash(effective);
   const runner_info info = model->info();
   nlohmann::json run_json = base_run_json(hash, requested, effective, seeds,
@@ -545,9 +562,11 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
     for (const auto& t : tg::builtin_targets()) list += t.id + ",";
     list += "cpu";
   }
-  const std::map<std::string, uint64_t> seeds = {{"lengths", derive_seed(c.seed, "lengths")},
-                                                 {"prompts", derive_seed(c.seed, "prompts")},
-                                                 {"sampling", derive_seed(c.seed, "sampling")}};
+  std::map<std::string, uint64_t> seeds = {{"lengths", derive_seed(c.seed, "lengths")},
+                                           {"prompts", derive_seed(c.seed, "prompts")},
+                                           {"sampling", derive_seed(c.seed, "sampling")}};
+  std::unique_ptr<runner> model;
+  if (c.model_given) model = make_measured_runner(c, r, seeds);
   nlohmann::json effective = {{"suite", "cost"},
                               {"model_config", m},
                               {"targets", list},
@@ -570,10 +589,8 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
 
   std::vector<suite_result> rows;
   std::string journal;
-  std::unique_ptr<runner> model;
   nlohmann::json model_json = {{"spec", ""}, {"name", "model config " + m.id}, {"details", m}};
-  if (c.model_given) {
-    model = make_runner(c.model);
+  if (model) {
     const runner_info info = model->info();
     model_json = {{"spec", info.spec}, {"name", info.name}, {"details", info.details}, {"model_config", m}};
   }
@@ -659,8 +676,9 @@ void add_measurement_options(CLI::App* run, measurement_request& r) {
   run->add_option("--input-len", r.input_len, "Prompt tokens: N | uniform:LO..HI")->capture_default_str()->group(g);
   run->add_option("--output-len", r.output_len, "Output tokens: N | uniform:LO..HI")->capture_default_str()->group(g);
   run->add_option("--lengths", r.lengths, "JSONL of {input_tokens, output_tokens} to sample lengths from")->group(g);
-  run->add_option("--tokenizer", r.tokenizer, "GGUF whose tokenizer makes prompt lengths exact (default: a gguf: model's own)")
-      ->group(g);
+  run->add_option("--tokenizer", r.tokenizer,
+                  "GGUF whose tokenizer makes throughput prompt lengths exact (default: a gguf: model's own) and "
+                  "counts an openai: model's tokens when the server sends no usage (any suite)");
   run->add_option("--queries", r.queries, "Queries per scenario level (0 = enough for the minimums)")
       ->capture_default_str()->group(g);
   run->add_option("--min-duration-s", r.min_duration_s, "A level shorter than this is INVALID")->capture_default_str()->group(g);
