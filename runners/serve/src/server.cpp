@@ -33,6 +33,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "moebench/error.h"
 
@@ -339,7 +341,7 @@ struct connection {
   // Plain until a TLS handshake replaces it (on the strand, before any request is read).
   std::variant<plain_stream, tls_stream> stream;
   // The TCP layer under either: timeouts, cancellation and closing act here.
-  beast::tcp_stream& tcp() {
+  beast::tcp_stream& transport() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
   }
   strand_type strand;  // the socket's executor: every operation on the connection runs here
@@ -450,7 +452,7 @@ class server::impl {
     signals_.cancel(ec);
     for (const auto& c : conns)
       asio::post(c->strand, [c] {
-        if (c->idle) c->tcp().cancel();
+        if (c->idle) c->transport().cancel();
       });
     if (conns.empty()) return;
     grace_timer_.expires_after(std::chrono::milliseconds(options_.shutdown_grace_ms));
@@ -470,7 +472,7 @@ class server::impl {
     for (const auto& c : conns)
       asio::post(c->strand, [c] {
         if (c->current && c->current->gen) c->current->gen->cancel();
-        if (c->idle) c->tcp().cancel();
+        if (c->idle) c->transport().cancel();
       });
     grace_timer_.expires_after(std::chrono::seconds(2));
     grace_timer_.async_wait([this](const error_code& e) {
@@ -480,14 +482,14 @@ class server::impl {
         std::lock_guard lock(mu_);
         left.assign(conns_.begin(), conns_.end());
       }
-      for (const auto& c : left) asio::post(c->strand, [c] { c->tcp().cancel(); });
+      for (const auto& c : left) asio::post(c->strand, [c] { c->transport().cancel(); });
     });
   }
 
   template <class Stream, class Body>
   awaitable<bool> write_response(connection& c, Stream& stream, http::response<Body>& res) {
     error_code ec;
-    c.tcp().expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
+    c.transport().expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
@@ -524,6 +526,9 @@ class server::impl {
       throw error("serve.tls", {options_.tls_cert_file, 0, "--tls-cert"},
                   "cannot load the certificate (PEM): " + ec.message());
     tls_ctx_->use_private_key_file(options_.tls_key_file, ssl::context::pem, ec);
+    if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH)
+      throw error("serve.tls", {options_.tls_key_file, 0, "--tls-key"},
+                  "the private key does not match the certificate " + options_.tls_cert_file);
     if (ec)
       throw error("serve.tls", {options_.tls_key_file, 0, "--tls-key"},
                   "cannot load the private key (PEM): " + ec.message());
@@ -563,8 +568,8 @@ class server::impl {
       else co_await serve_requests(*c, std::get<plain_stream>(c->stream), buffer, plain_client);
     }
     error_code ec;
-    c->tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
-    c->tcp().close();
+    c->transport().socket().shutdown(tcp::socket::shutdown_send, ec);
+    c->transport().close();
     c->current.reset();
     unregister(c);
   }
@@ -580,7 +585,7 @@ class server::impl {
       parser.header_limit(64 * 1024);
       parser.body_limit(static_cast<uint64_t>(options_.max_body_bytes));
       c->idle = true;
-      c->tcp().expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+      c->transport().expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
       error_code ec;
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       c->idle = false;
@@ -703,7 +708,7 @@ class server::impl {
           if (chunked) wire += "\r\n";
         }
         if (finished && chunked) wire += "0\r\n\r\n";
-        c.tcp().expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
+        c.transport().expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
         co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) client_ok = false;
         if (finished) break;

@@ -202,7 +202,9 @@ TEST(tls, bad_certificate_files_are_configuration_errors) {
   };
   EXPECT_NE(attempt((dir / "missing.pem").string(), good.key.string()).find("--tls-cert"), std::string::npos);
   EXPECT_NE(attempt(good.cert.string(), (dir / "missing.pem").string()).find("--tls-key"), std::string::npos);
-  EXPECT_NE(attempt(good.cert.string(), other.key.string()).find("does not match"), std::string::npos);
+  const std::string mismatch = attempt(good.cert.string(), other.key.string());
+  EXPECT_NE(mismatch.find("--tls-key"), std::string::npos) << mismatch;
+  EXPECT_NE(mismatch.find("does not match"), std::string::npos) << mismatch;
   EXPECT_NE(attempt(good.cert.string(), "").find("--tls-key"), std::string::npos);
   // And the client's CA file.
   try {
