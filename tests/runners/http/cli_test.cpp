@@ -194,6 +194,7 @@ TEST(http_cli, token_counts_say_where_they_come_from) {
     if (with_tokenizer) args.insert(args.end(), {"--tokenizer", gguf.string()});
     const auto r = run_cli(args, dir.path());
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("token counts from: "), std::string::npos) << r.out;
     return read_jsonl(dir / "runs" / id / "samples.jsonl");
   };
   const auto sources = [&](const std::string& id) {
