@@ -307,13 +307,14 @@ TEST(http_cli, serve_https_with_a_private_ca) {
   const auto files = pki.issue("server", "IP:127.0.0.1,DNS:localhost");
   serve_process srv(dir, {"--tls-cert", files.cert.string(), "--tls-key", files.key.string()});
   ASSERT_NE(srv.port(), 0);
-  EXPECT_NE(srv.log().find("https://127.0.0.1:"), std::string::npos) << srv.log();
   const std::string url = "https://localhost:" + std::to_string(srv.port()) + "/v1";
   const auto r = run_cli({"run", "--suite", "humaneval", "--model", "openai:" + url + "#echo?ca_file=" +
                           pki.ca_file().string(), "--limit", "2", "--max-tokens", "8", "--out",
                           (dir / "runs").string(), "--run-id", "tls", "--progress", "quiet"},
                          dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The port file precedes the banner: read the log once the server has answered.
+  EXPECT_NE(srv.log().find("https://127.0.0.1:"), std::string::npos) << srv.log();
   for (const auto& rec : read_jsonl(dir / "runs" / "tls" / "samples.jsonl")) {
     EXPECT_EQ(rec.at("generation").at("outcome"), "ok") << rec.dump();
     EXPECT_GT(rec.at("generation").at("timing").at("chunks").get<int64_t>(), 1);
