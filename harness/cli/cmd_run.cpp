@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "commands.h"
+#include "run_dir.h"
 #include "runner_factory.h"
 #include "run_measurement.h"
 #include "moebench/clock.h"
@@ -240,27 +241,6 @@ prepared_run prepare(const run_request& req) {
   return p;
 }
 
-std::string short_model_name(const std::string& spec) {
-  const auto colon = spec.find(':');
-  std::string head = colon == std::string::npos ? spec : spec.substr(0, colon);
-  if (colon != std::string::npos) {
-    const std::string stem = fs::path(spec.substr(colon + 1)).stem().stem().string();
-    if (!stem.empty()) head += "-" + stem;
-  }
-  std::string out;
-  for (char ch : head)
-    out += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_') ? ch : '_';
-  return out;
-}
-
-std::string compact_utc_stamp() {
-  std::string s = utc_now_iso8601();  // 2026-11-28T13:45:17Z
-  std::string out;
-  for (char ch : s)
-    if (ch != '-' && ch != ':') out += ch;
-  return out;  // 20261128T134517Z
-}
-
 int execute_run(const run_request& req, const run_runtime& rt) {
   const int64_t start_ns = now_ns();
   fs::path run_dir;
@@ -277,13 +257,8 @@ int execute_run(const run_request& req, const run_runtime& rt) {
                   "start a new run instead of resuming");
     run_json["invocations"] = run_json.value("invocations", int64_t{1}) + 1;
   } else {
-    const std::string id = rt.run_id.empty()
-                               ? fmt::format("{}-{}-{}-{}", req.suite, short_model_name(model_spec(req)),
-                                             compact_utc_stamp(), hash.substr(0, 8))
-                               : rt.run_id;
+    const std::string id = rt.run_id.empty() ? default_run_id(req.suite, model_spec(req), hash) : rt.run_id;
     run_dir = fs::path(rt.out) / id;
-    std::error_code ec;
-    fs::create_directories(rt.out, ec);
     if (fs::exists(run_dir))
       throw error("run.exists", {run_dir.string()},
                   "run directory already exists (use --resume to continue it)");
@@ -307,14 +282,7 @@ int execute_run(const run_request& req, const run_runtime& rt) {
   if (rt.resume.empty()) {
     // The run directory appears complete with its run.json or not at all: a run killed at any
     // moment is either absent or resumable.
-    const fs::path staging = run_dir.string() + ".partial";
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    if (!fs::create_directory(staging, ec) || ec)
-      throw error("run.create", {staging.string()}, "cannot create run directory: " + ec.message());
-    write_file_atomic(staging / "run.json", run_json.dump(2) + "\n");
-    fs::rename(staging, run_dir, ec);
-    if (ec) throw error("run.create", {run_dir.string()}, "cannot create run directory: " + ec.message());
+    publish_run_dir(rt.out, run_json.at("run_id").get<std::string>(), run_json);
   } else {
     write_file_atomic(run_dir / "run.json", run_json.dump(2) + "\n");
   }
@@ -402,10 +370,25 @@ void add_run_command(CLI::App& app, context& ctx) {
   cmd->add_option("--progress", rt->progress, "auto | tty | lines | quiet")->capture_default_str();
   add_measurement_options(cmd, *measurement);
   cmd->callback([cmd, req, rt, measurement, &ctx] {
+    if (!rt->resume.empty() && fs::exists(fs::path(rt->resume) / "run.json")) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(read_file(fs::path(rt->resume) / "run.json"));
+      } catch (const nlohmann::json::exception& e) {
+        throw error("run.bad_run_json", {(fs::path(rt->resume) / "run.json").string()}, e.what());
+      }
+      if (is_measurement_run(j)) {
+        for (const auto* opt : cmd->get_options())
+          if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--progress")
+            throw error("cli.conflict", {"", 0, opt->get_name()},
+                        "--resume takes the run's settings from its run.json; only --progress may be given with it");
+        ctx.exit_code = resume_measurement(rt->resume, j);
+        return;
+      }
+    }
     if (is_measurement_suite(req->suite)) {
       if (!rt->resume.empty())
-        throw error("cli.conflict", {"", 0, "--resume"},
-                    "a throughput or cost run measures one uninterrupted session; start a new run");
+        throw error("cli.conflict", {"", 0, "--resume"}, "--resume takes a run directory, not --suite");
       ctx.exit_code = run_measurement({req->suite, req->model, cmd->count("--model") > 0, req->seed,
                                        req->temperature, rt->out, rt->run_id, req->api_key_env,
                                        req->seed_retry_jitter},

@@ -11,6 +11,8 @@
 #include "moebench/clock.h"
 #include "moebench/error.h"
 #include "moebench/io.h"
+#include "moebench/journal.h"
+#include "moebench/model/inspect.h"
 #include "moebench/model/gguf.h"
 #include "moebench/provenance.h"
 #include "moebench/results.h"
@@ -22,6 +24,7 @@
 #include "moebench/text.h"
 #include "moebench/tokenizer/tokenizer.h"
 #include "commands.h"
+#include "run_dir.h"
 #include "runner_factory.h"
 
 namespace moebench::cli {
@@ -145,41 +148,6 @@ void add_cost_metrics(std::vector<metric>& out, const tg::hardware_target& t, in
                                  "J/tok", n, kind));
 }
 
-std::string short_name(const std::string& spec) {
-  std::string out;
-  for (char ch : spec.substr(0, 40))
-    out += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_') ? ch : '_';
-  return out;
-}
-
-std::string compact_stamp() {
-  std::string out;
-  for (char ch : utc_now_iso8601())
-    if (ch != '-' && ch != ':') out += ch;
-  return out;
-}
-
-// Creates the run directory atomically (staging + rename) with its run.json.
-fs::path create_run_dir(const measurement_common& c, const std::string& hash, nlohmann::json run_json) {
-  const std::string id = c.run_id.empty()
-                             ? fmt::format("{}-{}-{}-{}", c.suite, short_name(c.model_given ? c.model : "modelled"),
-                                           compact_stamp(), hash.substr(0, 8))
-                             : c.run_id;
-  const fs::path dir = fs::path(c.out) / id;
-  std::error_code ec;
-  fs::create_directories(c.out, ec);
-  if (fs::exists(dir)) throw error("run.exists", {dir.string()}, "run directory already exists");
-  run_json["run_id"] = id;
-  const fs::path staging = dir.string() + ".partial";
-  fs::remove_all(staging, ec);
-  if (!fs::create_directory(staging, ec) || ec)
-    throw error("run.create", {staging.string()}, "cannot create run directory: " + ec.message());
-  write_file_atomic(staging / "run.json", run_json.dump(2) + "\n");
-  fs::rename(staging, dir, ec);
-  if (ec) throw error("run.create", {dir.string()}, "cannot create run directory: " + ec.message());
-  return dir;
-}
-
 std::string fmt_ms(const metric* m) {
   if (m == nullptr || !m->distribution) return "-";
   const auto& d = *m->distribution;
@@ -218,9 +186,8 @@ nlohmann::json base_run_json(const std::string& hash, const nlohmann::json& requ
           {"invocations", 1}};
 }
 
-void finish_run(const fs::path& dir, const nlohmann::json& run_json, std::vector<suite_result> suites,
-                int64_t start_ns, int64_t samples) {
-  run_result result;
+void fill_run_result(run_result& result, const nlohmann::json& run_json, std::vector<suite_result> suites,
+                     int64_t start_ns, int64_t samples) {
   result.run_id = run_json.at("run_id").get<std::string>();
   result.created_utc = run_json.at("created_utc").get<std::string>();
   result.finished_utc = utc_now_iso8601();
@@ -237,7 +204,6 @@ void finish_run(const fs::path& dir, const nlohmann::json& run_json, std::vector
   result.execution.samples_executed = samples;
   result.execution.samples_per_s =
       result.execution.wall_ns > 0 ? static_cast<double>(samples) / (static_cast<double>(result.execution.wall_ns) / 1e9) : 0;
-  write_file_atomic(dir / "results.json", nlohmann::json(result).dump(2) + "\n");
 }
 
 double mean_tokens(const tp::length_distribution& d) {
@@ -296,16 +262,51 @@ std::unique_ptr<runner> make_measured_runner(const measurement_common& c, const 
                                .tokenizer = r.tokenizer});
 }
 
+// What the model says a decode step reads, for the bandwidth calibration. Known for the
+// in-process engine only: its runner info carries the active weight bytes per token, and its KV
+// cache is f32 with the layout the file implies (the MLA latent for deepseek2).
+struct decode_model {
+  std::optional<tp::decode_traffic> traffic;
+  std::string basis;  // how the bytes were counted, or why there are none
+};
+
+decode_model decode_model_of(const measurement_common& c, const runner_info& info) {
+  decode_model d;
+  if (!c.model.starts_with("gguf:") || !info.details.contains("active_weight_bytes_per_token")) {
+    d.basis = "not measured: only the in-process engine (gguf:) reports the bytes a decode step reads";
+    return d;
+  }
+  const model::model_summary s = model::summarize(gguf::file(c.model.substr(5)));
+  constexpr double f32_bytes = 4, f16_bytes = 2;
+  double kv_values = static_cast<double>(s.kv_bytes_per_token) / f16_bytes;
+  if (s.architecture == "deepseek2") {
+    const auto hp = [&](const char* k) { return s.hyperparameters.value(k, 0.0); };
+    kv_values = static_cast<double>(s.n_layer) * (hp("attention.kv_lora_rank") + hp("rope.dimension_count"));
+  }
+  tp::decode_traffic t;
+  t.weight_bytes_per_token = info.details.at("active_weight_bytes_per_token").get<double>();
+  t.kv_bytes_per_context_token = kv_values * f32_bytes;
+  d.traffic = t;
+  d.basis = fmt::format(
+      "bytes per decoded token = active weight bytes per token ({:.0f}, the engine's model facts) + KV bytes "
+      "per context token ({:.0f}: {:.0f} values x 4 bytes, the engine's f32 cache{}) x mean context; decode tok/s "
+      "= sum(output_tokens - 1) / sum(complete - first chunk) from the load generator's timestamps",
+      t.weight_bytes_per_token, t.kv_bytes_per_context_token, kv_values,
+      s.architecture == "deepseek2" ? ", MLA latent" : "");
+  return d;
+}
+
 struct measured_level {
   suite_result result;
   std::vector<tp::query_record> records;
   int64_t start_ns = 0;
 };
 
-// Runs one scenario level and turns it into a suite_result with cost and energy figures.
+// Runs one scenario level and turns it into a suite_result with cost, energy and (for the
+// engine) the achieved decode bandwidth as a fraction of the target's memory roof.
 measured_level measure_level(runner& model, const std::vector<tp::query>& queries, const tp::issue_options& io,
                              const tp::slo& s, const tp::validity_rules& rules, const resolved_target& rt,
-                             const std::string& source, nlohmann::json per_task) {
+                             const decode_model& dm, const std::string& source, nlohmann::json per_task) {
   const auto rapl_before = tg::read_rapl();
   tp::issue_result ir = tp::issue(model, queries, io, tp::steady_load_clock());
   const auto rapl_after = tg::read_rapl();
@@ -335,6 +336,34 @@ measured_level measure_level(runner& model, const std::vector<tp::query>& querie
     out.result.token_sources[std::string(to_string(q.token_source))] += 1;
   }
   per_task["input_tokens_source"] = exact ? "runner" : "target (runner did not report prompt tokens)";
+
+  nlohmann::json calib = {{"kind", "measured"}, {"target", rt.target.id}, {"basis", dm.basis}};
+  const auto bw = dm.traffic ? tp::measure_decode_bandwidth(ir.records, *dm.traffic) : std::nullopt;
+  if (bw) {
+    const int64_t n = bw->queries;
+    const auto m = figure_kind::measured;
+    out.result.metrics.push_back(plain_metric("decode_tok_s_per_stream", bw->decode_tok_s, "tok/s", n, m));
+    out.result.metrics.push_back(plain_metric("decode_bytes_per_token", bw->bytes_per_token, "bytes", n, m));
+    out.result.metrics.push_back(plain_metric("decode_bandwidth_gbs", bw->achieved_gbs, "GB/s", n, m));
+    calib.update({{"decoded_tokens", bw->decoded_tokens}, {"decode_s", bw->decode_s},
+                  {"decode_tok_s", bw->decode_tok_s}, {"mean_context_tokens", bw->mean_context_tokens},
+                  {"weight_bytes_per_token", dm.traffic->weight_bytes_per_token},
+                  {"kv_bytes_per_context_token", dm.traffic->kv_bytes_per_context_token},
+                  {"bytes_per_token", bw->bytes_per_token}, {"decode_bandwidth_gbs", bw->achieved_gbs}});
+    // Only a measured target's roof describes the hardware the engine ran on: the engine runs
+    // on this host whatever hardware an endpoint declares.
+    if (const auto* roof = rt.target.find("memory_bw_gbs");
+        roof != nullptr && roof->value > 0 && rt.target.kind == tg::target_kind::measured) {
+      const double devices_bw = roof->value * static_cast<double>(rt.devices);
+      const double fraction = bw->achieved_gbs / devices_bw;
+      out.result.metrics.push_back(plain_metric("bandwidth_roofline_fraction", fraction, "fraction", n, m));
+      calib.update({{"memory_bw_gbs", devices_bw}, {"memory_bw_source", roof->note.empty() ? roof->source : roof->source + ": " + roof->note},
+                    {"memory_bw_flag", tg::to_string(roof->flag)}, {"bandwidth_roofline_fraction", fraction}});
+    }
+  } else if (dm.traffic) {
+    calib["basis"] = "not measured: no query decoded more than one token";
+  }
+  per_task["calibration"] = calib;
   out.result.per_task = std::move(per_task);
   out.records = std::move(ir.records);
   out.start_ns = ir.start_ns;
@@ -343,7 +372,8 @@ measured_level measure_level(runner& model, const std::vector<tp::query>& querie
 
 nlohmann::json record_json(const tp::query_record& q, int64_t start_ns, const std::string& level) {
   const tp::query_latency l = tp::latency_of(q, {});
-  nlohmann::json j = {{"key", level + "#" + std::to_string(q.index)},
+  nlohmann::json j = {{"type", "query"},
+                      {"key", level + "#" + std::to_string(q.index)},
                       {"level", level},
                       {"index", q.index},
                       {"outcome", to_string(q.status)},
@@ -365,7 +395,50 @@ nlohmann::json record_json(const tp::query_record& q, int64_t start_ns, const st
   return j;
 }
 
-int run_throughput(const measurement_common& c, const measurement_request& r) {
+// The journal of a throughput run (samples.jsonl): the query records of a level, then one
+// "level" record with its whole suite_result, written when the level ends (not from inside
+// the timed window, where a write would perturb what is measured). A level without its level
+// record was interrupted: its query records are dropped on resume and the level is rerun from
+// scratch, since a timing run cannot be stitched together across processes.
+struct throughput_journal {
+  std::map<std::string, nlohmann::json> levels;  // finished: level name -> level record
+  std::map<std::string, int64_t> discarded;      // interrupted: level name -> query records dropped
+  int64_t torn_bytes_removed = 0;
+};
+
+throughput_journal recover_journal(const fs::path& path) {
+  throughput_journal out;
+  std::vector<nlohmann::json> records;
+  {
+    journal_recovery rec;
+    journal::open(path, &rec);
+    records = std::move(rec.records);
+    out.torn_bytes_removed = rec.torn_bytes_removed;
+  }
+  for (const auto& j : records)
+    if (j.value("type", "") == "level") out.levels[j.at("level").get<std::string>()] = j;
+  std::string kept;
+  for (const auto& j : records) {
+    const std::string level = j.value("level", "");
+    if (j.value("type", "") == "query" && !out.levels.contains(level)) {
+      out.discarded[level] += 1;
+      continue;
+    }
+    kept += j.dump() + "\n";
+  }
+  if (!out.discarded.empty()) write_file_atomic(path, kept);
+  return out;
+}
+
+nlohmann::json requested_json(const measurement_common& c, const measurement_request& r) {
+  nlohmann::json j = r;
+  j.update({{"suite", c.suite}, {"model", c.model_given ? c.model : ""}, {"model_given", c.model_given},
+            {"seed", c.seed}, {"temperature", c.temperature}, {"api_key_env", c.api_key_env}});
+  j["seed_retry_jitter"] = c.seed_retry_jitter ? nlohmann::json(*c.seed_retry_jitter) : nlohmann::json(nullptr);
+  return j;
+}
+
+int run_throughput(const measurement_common& c, const measurement_request& r, const fs::path& resume_dir) {
   const int64_t start_ns = now_ns();
   const tp::scenario sc = tp::scenario_from_string(r.scenario);
   const tp::slo s = tp::parse_slo(r.slo);
@@ -403,8 +476,21 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
   po.prompts_seed = seeds.at("prompts");
   const std::vector<tp::query> queries = tp::plan_queries(po, synth);
 
-  const resolved_target rt = resolve_target(target_name, r);
+  // The CPU target is probed at the thread count the runner decodes with (the engine reports
+  // it), so that the bandwidth roof and the measured decode bandwidth describe the same cores.
+  const runner_info info = model->info();
+  const int64_t runner_threads = info.details.is_object() ? info.details.value("threads", int64_t{0}) : 0;
+  measurement_request probe_request = r;
+  if (probe_request.threads == 0) probe_request.threads = runner_threads;
+  const resolved_target rt = resolve_target(target_name, probe_request);
   const tp::validity_rules rules{static_cast<int64_t>(r.min_duration_s * 1e9), r.min_queries};
+  decode_model dm = decode_model_of(c, info);
+  if (dm.traffic && rt.target.kind == tg::target_kind::measured && probe_request.threads != runner_threads) {
+    dm.traffic.reset();
+    dm.basis = fmt::format("not measured: the engine decodes with {} threads but the target was probed with {} "
+                           "(--threads); their bandwidths are not comparable",
+                           runner_threads, probe_request.threads);
+  }
 
   nlohmann::json effective = {
       {"suite", "throughput"},
@@ -425,20 +511,33 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
       {"seeds", seeds}};
   if (sc == tp::scenario::server) effective["rate"] = r.rate;
   if (sc == tp::scenario::sweep) effective["max_concurrency"] = r.max_concurrency;
-  const nlohmann::json requested = {{"suite", c.suite}, {"model", c.model}, {"seed", c.seed}, {"scenario", r.scenario},
-                                    {"rate", r.rate}, {"slo", r.slo}, {"target", target_name},
-                                    {"input_len", r.input_len}, {"output_len", r.output_len}, {"lengths", r.lengths},
-                                    {"tokenizer", r.tokenizer}, {"queries", r.queries}, {"min_duration_s", r.min_duration_s},
-                                    {"min_queries", r.min_queries}, {"max_concurrency", r.max_concurrency},
-                                    {"threads", r.threads}, {"prices", r.prices}, {"tdp_w", r.tdp},
-                                    {"api_key_env", c.api_key_env}};
   const std::string hash = config_hash(effective);
-  const runner_info info = model->info();
-  nlohmann::json run_json = base_run_json(hash, requested, effective, seeds,
-                                          {{"spec", info.spec}, {"name", info.name}, {"details", info.details}});
-  run_json["target"] = rt.target;
-  const fs::path dir = create_run_dir(c, hash, run_json);
-  run_json = nlohmann::json::parse(read_file(dir / "run.json"));
+
+  fs::path dir;
+  nlohmann::json run_json;
+  throughput_journal previous;
+  if (resume_dir.empty()) {
+    run_json = base_run_json(hash, requested_json(c, r), effective, seeds,
+                             {{"spec", info.spec}, {"name", info.name}, {"details", info.details}});
+    run_json["target"] = rt.target;
+    run_json["run_id"] = c.run_id.empty() ? default_run_id(c.suite, c.model, hash) : c.run_id;
+    dir = publish_run_dir(c.out, run_json["run_id"].get<std::string>(), run_json);
+  } else {
+    dir = resume_dir;
+    run_json = nlohmann::json::parse(read_file(dir / "run.json"));
+    if (run_json.at("config_hash").get<std::string>() != hash)
+      throw error("run.config_changed", {(dir / "run.json").string(), 0, "config_hash"},
+                  "the run's inputs or this host's target changed since it started (target now '" + rt.target.id +
+                      "'); start a new run instead of resuming");
+    run_json["invocations"] = run_json.value("invocations", int64_t{1}) + 1;
+    write_file_atomic(dir / "run.json", run_json.dump(2) + "\n");
+    previous = recover_journal(dir / "samples.jsonl");
+    if (previous.torn_bytes_removed > 0)
+      fmt::print(stderr, "moebench: repaired the journal: removed a torn last record ({} bytes)\n",
+                 previous.torn_bytes_removed);
+  }
+  const int64_t invocation = run_json.value("invocations", int64_t{1});
+  journal jr = journal::open(dir / "samples.jsonl", nullptr);
 
   tp::issue_options io;
   io.mode = sc;
@@ -446,44 +545,77 @@ int run_throughput(const measurement_common& c, const measurement_request& r) {
   io.generation.seed = seeds.at("sampling");
   io.generation.ignore_eos = true;
   std::vector<suite_result> suites;
-  std::string journal;
-  const auto keep = [&](measured_level&& m, const std::string& level) {
-    for (const auto& q : m.records) journal += record_json(q, m.start_ns, level).dump() + "\n";
+  int64_t executed = 0, resumed = 0;
+  bool rerun_marked = false;
+  // One level: taken from the journal when an earlier process finished it, else measured now
+  // and journaled before the next level starts.
+  const auto level = [&](const std::string& name, const std::string& source, nlohmann::json per_task) {
+    if (const auto it = previous.levels.find(name); it != previous.levels.end()) {
+      suite_result kept = it->second.at("result").get<suite_result>();
+      kept.per_task["from_earlier_invocation"] = true;
+      fmt::print("{}: finished by invocation {}, kept from the journal\n", name,
+                 kept.per_task.value("measured_by_invocation", int64_t{0}));
+      resumed += kept.samples;
+      suites.push_back(std::move(kept));
+      return;
+    }
+    per_task["measured_by_invocation"] = invocation;
+    per_task["from_earlier_invocation"] = false;
+    if (invocation > 1 && !rerun_marked) {
+      // The first level an earlier process did not finish: it was interrupted (or about to start).
+      rerun_marked = true;
+      const auto d = previous.discarded.find(name);
+      per_task["rerun_after_interruption"] = {
+          {"discarded_query_records", d != previous.discarded.end() ? d->second : 0},
+          {"why", "an interrupted timing run cannot be stitched together across processes: rerun from scratch"}};
+      fmt::print("{}: not finished by an earlier invocation, measured again from scratch\n", name);
+    }
+    measured_level m = measure_level(*model, queries, io, s, rules, rt, dm, source, std::move(per_task));
+    for (const auto& q : m.records) jr.append(record_json(q, m.start_ns, name));
+    jr.append({{"type", "level"}, {"level", name}, {"invocation", invocation}, {"result", m.result}});
+    jr.sync();
+    executed += m.result.samples;
     print_throughput(m.result);
     suites.push_back(std::move(m.result));
   };
   switch (sc) {
     case tp::scenario::offline:
     case tp::scenario::single_stream:
-      keep(measure_level(*model, queries, io, s, rules, rt, std::string(tp::to_string(sc)),
-                         {{"scenario", tp::to_string(sc)}}),
-           std::string(tp::to_string(sc)));
+      level(std::string(tp::to_string(sc)), std::string(tp::to_string(sc)), {{"scenario", tp::to_string(sc)}});
       break;
     case tp::scenario::server:
       io.arrivals_ns = tp::poisson_schedule_ns(r.rate, count, seeds.at("schedule"));
-      keep(measure_level(*model, queries, io, s, rules, rt, fmt::format("server rate={}/s", r.rate),
-                         {{"scenario", "server"}, {"rate_per_s", r.rate}}),
-           "server");
+      level("server", fmt::format("server rate={}/s", r.rate), {{"scenario", "server"}, {"rate_per_s", r.rate}});
       break;
     case tp::scenario::sweep: {
       double best = 0;
       for (int64_t conc = 1; conc <= r.max_concurrency; conc *= 2) {
         io.concurrency = conc;
-        measured_level m = measure_level(*model, queries, io, s, rules, rt, fmt::format("sweep concurrency={}", conc),
-                                         {{"scenario", "sweep"}, {"concurrency", conc}});
-        const auto* out_rate = find_metric(m.result.metrics, "output_tok_s");
+        const std::string name = "concurrency=" + std::to_string(conc);
+        level(name, fmt::format("sweep concurrency={}", conc), {{"scenario", "sweep"}, {"concurrency", conc}});
+        suite_result& last = suites.back();
+        const auto* out_rate = find_metric(last.metrics, "output_tok_s");
         const double v = out_rate ? out_rate->value : 0;
         const bool saturated = tp::sweep_saturated(best, v, conc == 1);
-        m.result.per_task["saturated"] = saturated;
+        MOEBENCH_CHECK(!last.per_task.contains("saturated") || last.per_task["saturated"].get<bool>() == saturated,
+                       "a journaled sweep level disagrees with the saturation rule");
+        last.per_task["saturated"] = saturated;
         best = std::max(best, v);
-        keep(std::move(m), "concurrency=" + std::to_string(conc));
         if (saturated) break;
       }
       break;
     }
   }
-  write_file_atomic(dir / "samples.jsonl", journal);
-  finish_run(dir, run_json, std::move(suites), start_ns, count);
+  jr.sync();
+  run_result result;
+  fill_run_result(result, run_json, std::move(suites), start_ns, executed);
+  result.execution.samples_resumed = resumed;
+  result.execution.invocations = invocation;
+  result.execution.journal_torn_bytes_removed = previous.torn_bytes_removed;
+  write_file_atomic(dir / "results.json", nlohmann::json(result).dump(2) + "\n");
+  if (invocation > 1)
+    fmt::print("resumed (invocation {}): {} queries kept from earlier invocations, {} measured now\n", invocation,
+               resumed, executed);
   fmt::print("run: {}\n", dir.string());
   return exit_ok;
 }
@@ -529,9 +661,127 @@ void print_cost(const std::vector<suite_result>& rows, const tg::model_config& m
   }
   fmt::print("modelled rows: roofline projections from the target data files ({}); $/M input at the prefill"
              " rate, $/M output at the decode rate, $/M total over the blended workload ({} in / {} out tokens)\n"
-             "measured rows: this host running --model (offline scenario): output and input tok/s of that run, each"
-             " basis charged the whole device time\n",
+             "measured rows: this host running --model (offline scenario), or the --calibrate-from throughput run:"
+             " output and input tok/s of that run, each basis charged the whole device time\n",
              calib, in_mean, out_mean);
+}
+
+// A calibration taken from a finished throughput run: the achieved fraction of the measured
+// target's memory-bandwidth roof, with everything needed to trace it back.
+struct measured_calibration {
+  tg::calibration calib;
+  nlohmann::json record;  // kind, run, target, model, level, metric, value
+  suite_result level;     // the throughput level it came from
+  std::string target_id, run_id, model_spec;
+};
+
+measured_calibration calibration_from_run(const std::string& dir) {
+  const run_result run = load_run_result(dir);
+  const std::string where = (fs::path(dir) / "results.json").string();
+  if (run.settings_effective.value("suite", "") != "throughput")
+    throw error("calibrate.not_throughput", {where, 0, "settings_effective.suite"},
+                "--calibrate-from needs a throughput run");
+  const suite_result* chosen = nullptr;
+  std::vector<std::string> why_not;
+  for (const auto& s : run.suites) {
+    const auto& cal = s.per_task.value("calibration", nlohmann::json::object());
+    if (!cal.contains("bandwidth_roofline_fraction")) {
+      why_not.push_back(s.source + ": " + cal.value("basis", std::string("no calibration recorded")));
+      continue;
+    }
+    if (!s.validity || !s.validity->valid) {
+      std::string reasons;
+      if (s.validity)
+        for (const auto& x : s.validity->reasons) reasons += (reasons.empty() ? "" : "; ") + x;
+      why_not.push_back(s.source + ": INVALID (" + reasons + ")");
+      continue;
+    }
+    chosen = &s;
+    break;
+  }
+  if (chosen == nullptr) {
+    std::string all;
+    for (const auto& x : why_not) all += (all.empty() ? "" : " | ") + x;
+    throw error("calibrate.no_measurement", {where, 0, "suites"},
+                "no VALID level of this run measured the decode bandwidth: " + all);
+  }
+  const auto& cal = chosen->per_task.at("calibration");
+  const double fraction = cal.at("bandwidth_roofline_fraction").get<double>();
+  if (!(fraction > 0 && fraction <= 1))
+    throw error("calibrate.out_of_range", {where, 0, "bandwidth_roofline_fraction"},
+                fmt::format("the run's decode read {:.3g} GB/s against a measured memory bandwidth of {:.3g} GB/s "
+                            "(fraction {:.3g}): a model that fits in the CPU caches does not measure the memory roof; "
+                            "calibrate with a model larger than the last-level cache",
+                            cal.value("decode_bandwidth_gbs", 0.0), cal.value("memory_bw_gbs", 0.0), fraction));
+  measured_calibration out;
+  out.target_id = cal.value("target", std::string());
+  out.run_id = run.run_id;
+  out.model_spec = run.model.value("spec", std::string());
+  const std::string model_name = run.model.value("name", std::string());
+  out.calib.bandwidth_efficiency = fraction;
+  out.calib.compute_efficiency = 1.0;
+  out.calib.source = fmt::format(
+      "measured: run {} ({}), target {}, model {} ({}), metric bandwidth_roofline_fraction = {:.4f} "
+      "({:.3g} GB/s decode read of {:.3g} GB/s measured memory bandwidth); compute roof uncalibrated",
+      run.run_id, chosen->source, out.target_id, model_name, out.model_spec, fraction,
+      cal.value("decode_bandwidth_gbs", 0.0), cal.value("memory_bw_gbs", 0.0));
+  out.record = {{"kind", "measured"},
+                {"run_id", run.run_id},
+                {"run_dir", dir},
+                {"target", out.target_id},
+                {"model", {{"spec", out.model_spec}, {"name", model_name}}},
+                {"level", chosen->source},
+                {"metric", "bandwidth_roofline_fraction"},
+                {"bandwidth_efficiency", fraction},
+                {"compute_efficiency", 1.0},
+                {"decode_bandwidth_gbs", cal.value("decode_bandwidth_gbs", 0.0)},
+                {"memory_bw_gbs", cal.value("memory_bw_gbs", 0.0)},
+                {"basis", cal.value("basis", std::string())}};
+  out.level = *chosen;
+  return out;
+}
+
+// The measured row beside the projections: what the calibration run measured on its own target
+// with its own model, charged at that target's --price / --tdp-w.
+suite_result measured_row_of(const measured_calibration& mc, const measurement_request& r) {
+  tg::hardware_target t;
+  t.id = mc.target_id;
+  t.kind = tg::target_kind::measured;
+  const auto prices = parse_assignments(r.prices, "--price");
+  const auto tdps = parse_assignments(r.tdp, "--tdp-w");
+  if (const auto p = lookup(prices, "cpu", t.id))
+    t.prices.push_back({"user", {*p, "user", tg::figure_flag::estimate, tg::confidence::unverified, "--price"}});
+  if (const auto w = lookup(tdps, "cpu", t.id))
+    t.figures["tdp_w"] = {*w, "user", tg::figure_flag::estimate, tg::confidence::unverified, "--tdp-w"};
+  suite_result s;
+  s.suite = "cost";
+  s.source = t.id + " (measured, run " + mc.run_id + ")";
+  s.tasks_total = mc.level.tasks_total;
+  s.tasks_evaluated = mc.level.tasks_evaluated;
+  s.samples = mc.level.samples;
+  s.validity = mc.level.validity;
+  const auto meas = figure_kind::measured;
+  s.metrics.push_back(plain_metric("devices", 1, "devices", 1, meas));
+  double in_rate = 0, out_rate = 0, total_rate = 0;
+  for (const char* name : {"output_tok_s", "input_tok_s", "total_tok_s", "decode_tok_s_per_stream",
+                           "decode_bandwidth_gbs", "bandwidth_roofline_fraction"})
+    if (const auto* m = find_metric(mc.level.metrics, name)) {
+      s.metrics.push_back(*m);
+      if (m->name == "input_tok_s") in_rate = m->value;
+      if (m->name == "output_tok_s") out_rate = m->value;
+      if (m->name == "total_tok_s") total_rate = m->value;
+    }
+  if (const auto* tpot = find_metric(mc.level.metrics, "tpot_ms"); tpot != nullptr && tpot->distribution)
+    s.metrics.push_back(plain_metric("tpot_ms", tpot->distribution->mean, "ms", tpot->n, meas));
+  add_cost_metrics(s.metrics, t, 1, in_rate, out_rate, total_rate, mc.level.samples, meas, std::nullopt);
+  s.per_task = {{"target", t.id},
+                {"kind", "measured"},
+                {"run_id", mc.run_id},
+                {"model", mc.model_spec},
+                {"level", mc.level.source},
+                {"notes", std::vector<std::string>{"measured by run " + mc.run_id + " with " + mc.model_spec +
+                                                   " (" + mc.level.source + "), not the model config"}}};
+  return s;
 }
 
 int run_cost(const measurement_common& c, const measurement_request& r) {
@@ -542,6 +792,8 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
   const workload w = read_workload(r);
   const double in_mean = mean_tokens(w.input), out_mean = mean_tokens(w.output);
   if (!r.efficiency_source.empty() || r.efficiency != 1.0) {
+    if (!r.calibrate_from.empty())
+      throw error("cli.conflict", {"", 0, "--calibrate-from"}, "give --calibrate-from or --efficiency, not both");
     if (!(r.efficiency > 0 && r.efficiency <= 1))
       throw error("cli.bad_value", {"", 0, "--efficiency"}, "must be in (0, 1]");
     if (r.efficiency_source.empty())
@@ -552,11 +804,17 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
   po.batch = r.batch;
   po.context = r.context;
   po.devices = r.devices;
-  if (r.efficiency_source.empty()) {
-    po.calib = {};
-  } else {
-    po.calib = {r.efficiency, r.efficiency, r.efficiency_source};
+  std::optional<measured_calibration> mc;
+  nlohmann::json calib_json = {{"kind", "none"}};
+  if (!r.calibrate_from.empty()) {
+    mc = calibration_from_run(r.calibrate_from);
+    po.calib = mc->calib;
+    calib_json = mc->record;
+  } else if (!r.efficiency_source.empty()) {
+    po.calib = {r.efficiency, r.efficiency, "given: " + r.efficiency_source};
+    calib_json = {{"kind", "given"}, {"bandwidth_efficiency", r.efficiency}, {"source", r.efficiency_source}};
   }
+  calib_json["source_text"] = po.calib.source;
   std::string list = r.target;
   if (list.empty()) {
     for (const auto& t : tg::builtin_targets()) list += t.id + ",";
@@ -575,7 +833,7 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
                               {"devices", r.devices},
                               {"input_len", w.input.describe()},
                               {"output_len", w.output.describe()},
-                              {"calibration", {{"efficiency", po.calib.bandwidth_efficiency}, {"source", po.calib.source}}},
+                              {"calibration", calib_json},
                               {"measured_model", c.model_given ? c.model : ""},
                               {"prices", r.prices},
                               {"tdp_w", r.tdp},
@@ -585,7 +843,7 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
                                     {"target", list}, {"model_config", r.model_config}, {"batch", r.batch},
                                     {"context", r.context}, {"devices", r.devices}, {"prices", r.prices},
                                     {"tdp_w", r.tdp}, {"efficiency", r.efficiency},
-                                    {"efficiency_source", r.efficiency_source}};
+                                    {"efficiency_source", r.efficiency_source}, {"calibrate_from", r.calibrate_from}};
 
   std::vector<suite_result> rows;
   std::string journal;
@@ -605,7 +863,8 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
     const tg::blended_rates b = tg::blend(p.prefill_tok_s, p.decode_tok_s, in_mean, out_mean);
     suite_result s;
     s.suite = "cost";
-    s.source = rt.target.id + (is_cpu ? " (modelled from measured bandwidth)" : " (modelled)");
+    s.source = rt.target.id + (is_cpu ? " (modelled from measured bandwidth" : " (modelled") +
+               (mc ? ", calibrated by run " + mc->run_id + ")" : ")");
     s.tasks_total = s.tasks_evaluated = 1;
     const auto mod = figure_kind::modelled;
     s.metrics.push_back(plain_metric("devices", static_cast<double>(p.devices), "devices", 1, mod));
@@ -639,7 +898,7 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
       io.generation.seed = seeds.at("sampling");
       io.generation.ignore_eos = true;
       measured_level ml = measure_level(*model, queries, io, {}, {static_cast<int64_t>(r.min_duration_s * 1e9), r.min_queries},
-                                        rt, rt.target.id + " (measured, offline)", {{"scenario", "offline"}});
+                                        rt, decode_model_of(c, model->info()), rt.target.id + " (measured, offline)", {{"scenario", "offline"}});
       for (const auto& q : ml.records) journal += record_json(q, ml.start_ns, "measured:" + rt.target.id).dump() + "\n";
       ml.result.suite = "cost";
       ml.result.metrics.insert(ml.result.metrics.begin(), plain_metric("devices", 1, "devices", 1, figure_kind::measured));
@@ -650,12 +909,15 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
       rows.push_back(std::move(ml.result));
     }
   }
+  if (mc) rows.push_back(measured_row_of(*mc, r));
   nlohmann::json run_json = base_run_json(hash, requested, effective, seeds, model_json);
-  const fs::path dir = create_run_dir(c, hash, run_json);
-  run_json = nlohmann::json::parse(read_file(dir / "run.json"));
+  run_json["run_id"] = c.run_id.empty() ? default_run_id(c.suite, c.model_given ? c.model : "", hash) : c.run_id;
+  const fs::path dir = publish_run_dir(c.out, run_json["run_id"].get<std::string>(), run_json);
   write_file_atomic(dir / "samples.jsonl", journal);
   print_cost(rows, m, r.batch, r.context, po.calib.source, in_mean, out_mean);
-  finish_run(dir, run_json, std::move(rows), start_ns, 0);
+  run_result result;
+  fill_run_result(result, run_json, std::move(rows), start_ns, 0);
+  write_file_atomic(dir / "results.json", nlohmann::json(result).dump(2) + "\n");
   fmt::print("run: {}\n", dir.string());
   return exit_ok;
 }
@@ -678,7 +940,8 @@ void add_measurement_options(CLI::App* run, measurement_request& r) {
   run->add_option("--lengths", r.lengths, "JSONL of {input_tokens, output_tokens} to sample lengths from")->group(g);
   run->add_option("--tokenizer", r.tokenizer,
                   "GGUF whose tokenizer makes throughput prompt lengths exact (default: a gguf: model's own) and "
-                  "counts an openai: model's tokens when the server sends no usage (any suite)");
+                  "counts an openai: model's tokens when the server sends no usage (any suite)")
+      ->group(g);
   run->add_option("--queries", r.queries, "Queries per scenario level (0 = enough for the minimums)")
       ->capture_default_str()->group(g);
   run->add_option("--min-duration-s", r.min_duration_s, "A level shorter than this is INVALID")->capture_default_str()->group(g);
@@ -694,10 +957,79 @@ void add_measurement_options(CLI::App* run, measurement_request& r) {
   run->add_option("--tdp-w", r.tdp, "TARGET=WATTS per device (for J/token without RAPL)")->group(g);
   run->add_option("--efficiency", r.efficiency, "cost: achieved fraction of the roofline (calibration)")->group(g);
   run->add_option("--efficiency-source", r.efficiency_source, "cost: where that efficiency was measured")->group(g);
+  run->add_option("--calibrate-from", r.calibrate_from,
+                  "cost: a throughput run directory whose measured decode bandwidth fraction calibrates the "
+                  "memory roof")->group(g);
+}
+
+void to_json(nlohmann::json& j, const measurement_request& r) {
+  j = {{"scenario", r.scenario}, {"rate", r.rate}, {"slo", r.slo}, {"target", r.target},
+       {"input_len", r.input_len}, {"output_len", r.output_len}, {"lengths", r.lengths},
+       {"tokenizer", r.tokenizer}, {"queries", r.queries}, {"min_duration_s", r.min_duration_s},
+       {"min_queries", r.min_queries}, {"max_concurrency", r.max_concurrency}, {"threads", r.threads},
+       {"model_config", r.model_config}, {"batch", r.batch}, {"context", r.context}, {"devices", r.devices},
+       {"prices", r.prices}, {"tdp_w", r.tdp}, {"efficiency", r.efficiency},
+       {"efficiency_source", r.efficiency_source}, {"calibrate_from", r.calibrate_from}};
+}
+
+void from_json(const nlohmann::json& j, measurement_request& r) {
+  j.at("scenario").get_to(r.scenario);
+  j.at("rate").get_to(r.rate);
+  j.at("slo").get_to(r.slo);
+  j.at("target").get_to(r.target);
+  j.at("input_len").get_to(r.input_len);
+  j.at("output_len").get_to(r.output_len);
+  j.at("lengths").get_to(r.lengths);
+  j.at("tokenizer").get_to(r.tokenizer);
+  j.at("queries").get_to(r.queries);
+  j.at("min_duration_s").get_to(r.min_duration_s);
+  j.at("min_queries").get_to(r.min_queries);
+  j.at("max_concurrency").get_to(r.max_concurrency);
+  j.at("threads").get_to(r.threads);
+  j.at("model_config").get_to(r.model_config);
+  j.at("batch").get_to(r.batch);
+  j.at("context").get_to(r.context);
+  j.at("devices").get_to(r.devices);
+  j.at("prices").get_to(r.prices);
+  j.at("tdp_w").get_to(r.tdp);
+  j.at("efficiency").get_to(r.efficiency);
+  j.at("efficiency_source").get_to(r.efficiency_source);
+  j.at("calibrate_from").get_to(r.calibrate_from);
 }
 
 int run_measurement(const measurement_common& c, const measurement_request& r) {
-  return c.suite == "throughput" ? run_throughput(c, r) : run_cost(c, r);
+  return c.suite == "throughput" ? run_throughput(c, r, {}) : run_cost(c, r);
+}
+
+bool is_measurement_run(const nlohmann::json& run_json) {
+  return is_measurement_suite(run_json.value("settings_requested", nlohmann::json::object()).value("suite", ""));
+}
+
+int resume_measurement(const std::filesystem::path& dir, const nlohmann::json& run_json) {
+  const fs::path file = dir / "run.json";
+  measurement_common c;
+  measurement_request r;
+  try {
+    const auto& req = run_json.at("settings_requested");
+    req.at("suite").get_to(c.suite);
+    req.at("model").get_to(c.model);
+    req.at("model_given").get_to(c.model_given);
+    req.at("seed").get_to(c.seed);
+    req.at("temperature").get_to(c.temperature);
+    // Optional: runs recorded before these existed.
+    c.api_key_env = req.value("api_key_env", std::string());
+    if (const auto it = req.find("seed_retry_jitter"); it != req.end() && !it->is_null())
+      c.seed_retry_jitter = it->get<uint64_t>();
+    r = req.get<measurement_request>();
+  } catch (const nlohmann::json::exception& e) {
+    throw error("run.bad_run_json", {file.string(), 0, "settings_requested"}, e.what());
+  }
+  if (c.suite != "throughput")
+    throw error("cli.conflict", {file.string(), 0, "--resume"},
+                "a cost run is a projection plus at most one short measurement: start a new run");
+  if (fs::exists(dir / "results.json"))
+    throw error("run.finished", {(dir / "results.json").string()}, "this run already finished");
+  return run_throughput(c, r, dir);
 }
 
 }  // namespace moebench::cli

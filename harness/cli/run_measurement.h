@@ -3,11 +3,13 @@
 // the load generator (suites/throughput) and the target registry (targets/), and write the
 // same run directory layout as the other suites (run.json, samples.jsonl, results.json).
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace moebench::cli {
 
@@ -33,7 +35,12 @@ struct measurement_request {
   std::vector<std::string> tdp;    // TARGET=WATTS per device
   double efficiency = 1.0;         // cost: achieved fraction of the roofline
   std::string efficiency_source;
+  std::string calibrate_from;      // cost: a throughput run directory
 };
+// settings_requested of run.json (with the common fields beside them): --resume rebuilds the
+// request from it.
+void to_json(nlohmann::json& j, const measurement_request& r);
+void from_json(const nlohmann::json& j, measurement_request& r);
 
 struct measurement_common {
   std::string suite;
@@ -50,5 +57,11 @@ struct measurement_common {
 bool is_measurement_suite(const std::string& suite);
 void add_measurement_options(CLI::App* run, measurement_request& r);
 int run_measurement(const measurement_common& c, const measurement_request& r);
+// Whether a run.json belongs to a throughput or cost run.
+bool is_measurement_run(const nlohmann::json& run_json);
+// `moebench run --resume DIR` of a throughput run: finished levels (sweep points) come from the
+// journal, the interrupted one is measured again from scratch. Settings come from run.json;
+// a changed config hash (inputs, or this host's target id) is error "run.config_changed".
+int resume_measurement(const std::filesystem::path& dir, const nlohmann::json& run_json);
 
 }  // namespace moebench::cli

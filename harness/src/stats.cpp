@@ -88,8 +88,9 @@ void from_json(const nlohmann::json& j, summary& s) {
 }
 
 namespace {
+constexpr uint64_t splitmix64_gamma = 0x9e3779b97f4a7c15ULL;
 uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  uint64_t z = (x += splitmix64_gamma);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
@@ -129,13 +130,16 @@ uint64_t rng::bounded(uint64_t bound) {
 
 double rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
-uint64_t derive_seed(uint64_t base, std::string_view name) {
+uint64_t derive_seed(uint64_t base, std::string_view name) { return derive_seed(base, name, 0); }
+
+uint64_t derive_seed(uint64_t base, std::string_view name, uint64_t index) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
   for (char c : name) {
     h ^= static_cast<unsigned char>(c);
     h *= 0x100000001b3ULL;
   }
-  uint64_t x = base ^ h;
+  // splitmix64's state advances by its gamma each step, so step `index` is one multiply away.
+  uint64_t x = (base ^ h) + index * splitmix64_gamma;
   return splitmix64(x);
 }
 

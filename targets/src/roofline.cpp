@@ -18,7 +18,7 @@ namespace moebench::targets {
 namespace {
 using namespace std::string_view_literals;
 constexpr std::array precision_names{
-    std::pair{precision::bf16, "bf16"sv}, std::pair{precision::fp16, "fp16"sv},
+    std::pair{precision::fp32, "fp32"sv}, std::pair{precision::bf16, "bf16"sv}, std::pair{precision::fp16, "fp16"sv},
     std::pair{precision::fp8, "fp8"sv},   std::pair{precision::int8, "int8"sv},
     std::pair{precision::int4, "int4"sv},
 };
@@ -40,6 +40,7 @@ precision precision_from_string(std::string_view s) {
 
 double bytes_per_value(precision p) noexcept {
   switch (p) {
+    case precision::fp32: return 4;
     case precision::bf16: return 2;
     case precision::fp16: return 2;
     case precision::fp8: return 1;
@@ -110,6 +111,8 @@ std::vector<model_config> parse_model_configs(std::string_view json_text, const 
       if (it->second.value <= 0)
         throw error("model_config.bad_figure", {file, 0, path + ".figures." + key}, "must be positive");
     }
+    if (const auto it = m.figures.find("bytes_per_weight"); it != m.figures.end() && !(it->second.value > 0))
+      throw error("model_config.bad_figure", {file, 0, path + ".figures.bytes_per_weight"}, "must be positive");
     const auto fig = [&](const char* k) { return m.figures.at(k).value; };
     if (fig("active_params") > fig("total_params"))
       throw error("model_config.bad_figure", {file, 0, path + ".figures.active_params"},
@@ -162,6 +165,8 @@ const std::vector<model_config>& builtin_model_configs() {
 model_config load_model_config(const std::string& name_or_file) {
   for (const auto& m : builtin_model_configs())
     if (m.id == name_or_file) return m;
+  if (name_or_file.starts_with("gguf:")) return model_config_from_gguf(name_or_file.substr(5));
+  if (name_or_file.ends_with(".gguf")) return model_config_from_gguf(name_or_file);
   std::string file = name_or_file, id;
   if (const auto hash = name_or_file.rfind('#'); hash != std::string::npos) {
     file = name_or_file.substr(0, hash);
@@ -241,6 +246,7 @@ peak_choice choose_peak(const hardware_target& t, precision p, std::vector<std::
   };
   std::optional<peak_choice> c;
   switch (p) {
+    case precision::fp32: c = try_key("fp32_dense_tflops", precision::fp32); break;
     case precision::bf16: c = try_key("bf16_dense_tflops", precision::bf16); break;
     case precision::fp16: c = try_key("fp16_dense_tflops", precision::fp16); break;
     case precision::fp8: c = try_key("fp8_dense_tflops", precision::fp8); break;
@@ -285,7 +291,10 @@ projection project(const model_config& m, const hardware_target& t, const projec
   p.compute_precision = peak.used;
 
   const model_derived d = derive(m);
-  const double b_w = bytes_per_value(p.weight_precision);
+  const auto* stored = m.figures.find("bytes_per_weight") != m.figures.end() ? &m.figures.at("bytes_per_weight") : nullptr;
+  const double b_w = !o.weight_precision && stored != nullptr ? stored->value : bytes_per_value(p.weight_precision);
+  if (!o.weight_precision && stored != nullptr)
+    p.notes.push_back("weights as stored in the model file: " + std::to_string(b_w) + " bytes per parameter");
   const double n = m.get("routed_experts"), k = m.get("experts_per_token");
   const double l_moe = m.get("moe_layers"), hidden = m.get("hidden");
   const double batch = static_cast<double>(o.batch), ctx = static_cast<double>(o.context);

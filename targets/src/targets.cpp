@@ -25,6 +25,7 @@ constexpr std::array flag_names{
     std::pair{figure_flag::vendor_model, "vendor_model"sv},
     std::pair{figure_flag::estimate, "estimate"sv},
     std::pair{figure_flag::measured, "measured"sv},
+    std::pair{figure_flag::model_file, "model_file"sv},
 };
 constexpr std::array confidence_names{
     std::pair{confidence::primary, "primary"sv},

@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "moebench/model/gguf_writer.h"
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include "replay.h"
 
 namespace {
 
@@ -16,12 +16,11 @@ using moebench::gguf::owned_value;
 using moebench::gguf::tensor_type;
 using moebench::gguf::value_type;
 
-std::vector<std::vector<uint8_t>> seeds() {
-  std::vector<std::vector<uint8_t>> out;
+std::vector<std::string> seeds() {
+  std::vector<std::string> out;
   auto add = [&](const moebench::gguf::writer& w) {
     const auto b = w.to_bytes();
-    out.emplace_back(reinterpret_cast<const uint8_t*>(b.data()),
-                     reinterpret_cast<const uint8_t*>(b.data()) + b.size());
+    out.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
   };
   {
     moebench::gguf::writer w;
@@ -61,45 +60,11 @@ std::vector<std::vector<uint8_t>> seeds() {
   return out;
 }
 
-// xorshift64: a fixed generator so the mutations are the same on every run.
-uint64_t next(uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
-
 TEST(gguf_fuzz, replays_seeds_and_mutations) {
-  uint64_t rng = 0x6767756675757a7aull;
-  int runs = 0;
-  for (const auto& seed : seeds()) {
-    LLVMFuzzerTestOneInput(seed.data(), seed.size());
-    ++runs;
-    for (int m = 0; m < 1500 && !seed.empty(); ++m) {
-      std::vector<uint8_t> d = seed;
-      const int edits = 1 + static_cast<int>(next(rng) % 4);
-      for (int e = 0; e < edits; ++e) {
-        const std::size_t at = next(rng) % d.size();
-        switch (next(rng) % 5) {
-          case 0: d[at] ^= static_cast<uint8_t>(1u << (next(rng) % 8)); break;
-          case 1: d[at] = static_cast<uint8_t>(next(rng)); break;
-          case 2: {  // an interesting 64-bit little-endian value (counts, lengths, offsets)
-            static constexpr uint64_t interesting[] = {0, 1, 0x7f, 0xff, 0x7fffffffull, 0xffffffffull,
-                                                       0x8000000000000000ull, ~0ull};
-            const uint64_t v = interesting[next(rng) % 8];
-            for (int b = 0; b < 8 && at + b < d.size(); ++b) d[at + b] = static_cast<uint8_t>(v >> (8 * b));
-            break;
-          }
-          case 3: d.resize(at); break;  // truncation
-          case 4: d.insert(d.begin() + static_cast<std::ptrdiff_t>(at), static_cast<uint8_t>(next(rng))); break;
-        }
-        if (d.empty()) break;
-      }
-      LLVMFuzzerTestOneInput(d.data(), d.size());
-      ++runs;
-    }
-  }
-  EXPECT_GT(runs, 3000);
+  const auto corpus = seeds();
+  ASSERT_EQ(corpus.size(), 3u);
+  EXPECT_EQ(moebench::fuzz::replay(corpus, {.seed = 0x6767756675757a7aull, .mutations_per_seed = 1500}),
+            3 * 1501);
 }
 
 }  // namespace

@@ -9,16 +9,9 @@
 #include <string>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include "replay.h"
 
 namespace {
-
-uint64_t next(uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -39,28 +32,11 @@ TEST(jsonl_fuzz, replays_seeds_and_mutations) {
       "{\"task_id\": \"\xFF\xFE\", \"completion\": \"\\ud800\"}\n[1]\n{\n\"x\":1e999999}\n",
       std::string("{\"a\":\"\0\"}\n", 10),
   };
-  uint64_t rng = 0x6a736f6e6c66757aull;
-  int runs = 0;
-  for (const auto& seed : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
-    ++runs;
-    for (int m = 0; m < 400; ++m) {
-      std::string e = seed;
-      const int edits = 1 + static_cast<int>(next(rng) % 8);
-      for (int k = 0; k < edits && !e.empty(); ++k) {
-        const std::size_t pos = next(rng) % e.size();
-        switch (next(rng) % 4) {
-          case 0: e[pos] = static_cast<char>(next(rng)); break;
-          case 1: e.erase(pos, 1 + next(rng) % 16); break;
-          case 2: e.insert(pos, 1, "{}[]\":,\n\\"[next(rng) % 9]); break;
-          default: e.resize(pos); break;
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(e.data()), e.size());
-      ++runs;
-    }
-  }
-  EXPECT_GE(runs, 2000);
+  const moebench::fuzz::mutation_options o{.seed = 0x6a736f6e6c66757aull,
+                                           .mutations_per_seed = 400,
+                                           .max_edits = 8,
+                                           .dictionary = {"{", "}", "[", "]", "\"", ":", ",", "\n", "\\"}};
+  EXPECT_EQ(moebench::fuzz::replay(seeds, o), 5 * 401);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include "replay.h"
 
 namespace {
 
@@ -21,37 +21,14 @@ std::vector<std::string> seeds() {
   };
 }
 
-uint64_t next(uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
-
 TEST(sse_fuzz, replays_seeds_and_mutations) {
-  uint64_t rng = 0x5353455f66757a7aull;
-  const std::string alphabet("data: \r\n:{}[]DONE\0x\xc3", 20);
-  int runs = 0;
-  for (const auto& seed : seeds()) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
-    ++runs;
-    for (int m = 0; m < 1000; ++m) {
-      std::string d = seed;
-      const int edits = 1 + static_cast<int>(next(rng) % 5);
-      for (int e = 0; e < edits; ++e) {
-        const std::size_t at = d.empty() ? 0 : next(rng) % d.size();
-        switch (next(rng) % 4) {
-          case 0: if (!d.empty()) d[at] = alphabet[next(rng) % alphabet.size()]; break;
-          case 1: d.insert(at, 1, alphabet[next(rng) % alphabet.size()]); break;
-          case 2: if (!d.empty()) d.erase(at, 1 + next(rng) % 8); break;
-          case 3: d.insert(at, d.substr(at, next(rng) % 64)); break;
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(d.data()), d.size());
-      ++runs;
-    }
-  }
-  EXPECT_EQ(runs, 6 * 1001);
+  const moebench::fuzz::mutation_options o{
+      .seed = 0x5353455f66757a7aull,
+      .mutations_per_seed = 1000,
+      .max_edits = 5,
+      .dictionary = {"data:", "data: ", "event:", "id:", "retry:", ":", " ", "\r", "\n", "\r\n", "\n\n",
+                     "[DONE]", "{", "}", std::string(1, '\0'), "\xc3"}};
+  EXPECT_EQ(moebench::fuzz::replay(seeds(), o), 6 * 1001);
 }
 
 }  // namespace

@@ -7,19 +7,13 @@
 #include <vector>
 
 #include "moebench/io.h"
-#include "moebench/stats.h"
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include "replay.h"
 
 namespace {
 
 std::string source_dir() {
   const char* env = std::getenv("MOEBENCH_SOURCE_DIR");
   return env != nullptr ? env : MOEBENCH_TEST_SOURCE_DIR;
-}
-
-void feed(const std::string& bytes) {
-  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
 }
 
 std::vector<std::string> seeds() {
@@ -35,24 +29,14 @@ std::vector<std::string> seeds() {
 TEST(targets_fuzz, seed_corpus_and_mutations_only_ever_raise_moebench_errors) {
   const auto corpus = seeds();
   ASSERT_GE(corpus.size(), 4u);
-  for (const auto& s : corpus) feed(s);
-  static constexpr std::string_view tokens[] = {"{", "}", "[", "]", ",", ":", "\"", "null", "-1", "1e309",
-                                                "0", "\"value\"", "\"source\"", "\"flag\"", "18446744073709551615"};
-  moebench::rng r(20261128);
-  for (int i = 0; i < 3000; ++i) {
-    std::string s = corpus[r.bounded(corpus.size())];
-    const int edits = 1 + static_cast<int>(r.bounded(4));
-    for (int e = 0; e < edits && s.size() > 1; ++e) {
-      const std::size_t pos = 1 + r.bounded(s.size() - 1);
-      switch (r.bounded(4)) {
-        case 0: s[pos] = static_cast<char>(r.bounded(256)); break;
-        case 1: s.erase(pos, 1 + r.bounded(16)); break;
-        case 2: s.insert(pos, tokens[r.bounded(std::size(tokens))]); break;
-        case 3: s.resize(pos); break;
-      }
-    }
-    feed(s);
-  }
+  // The first byte picks the parser: mutations keep it.
+  const moebench::fuzz::mutation_options o{
+      .seed = 20261128,
+      .mutations_per_seed = 3000 / static_cast<int64_t>(corpus.size()),
+      .keep_prefix = 1,
+      .dictionary = {"{", "}", "[", "]", ",", ":", "\"", "null", "-1", "1e309", "0", "\"value\"",
+                     "\"source\"", "\"flag\"", "18446744073709551615"}};
+  EXPECT_GE(moebench::fuzz::replay(corpus, o), 3000);
 }
 
 }  // namespace

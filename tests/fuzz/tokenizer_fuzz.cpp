@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "moebench/model/gpt2_bytes.h"
 #include "moebench/text.h"
 #include "moebench/tokenizer/tokenizer.h"
 
@@ -15,31 +16,14 @@ namespace {
 
 using namespace moebench::tokenizer;
 
-std::string mapped(int b) {
-  auto printable = [](int x) { return (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE; };
-  uint32_t cp = static_cast<uint32_t>(b);
-  if (!printable(b)) {
-    cp = 256;
-    for (int x = 0; x < b; ++x) cp += printable(x) ? 0 : 1;
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else {
-    s += static_cast<char>(0xC0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return s;
-}
-
 const std::vector<tokenizer>& tokenizers() {
   static const std::vector<tokenizer> all = [] {
     std::vector<tokenizer> out;
     for (const char* pre : {"default", "gpt-2", "llama-bpe", "qwen2", "qwen35", "deepseek-llm",
                             "deepseek-coder", "deepseek-v3", "falcon", "starcoder"}) {
       vocabulary v;
-      for (int b = 0; b < 256; ++b) v.tokens.push_back(mapped(b));
-      const std::string sp = mapped(' ');
+      v.tokens = moebench::gguf::gpt2_byte_tokens();
+      const std::string sp = v.tokens[' '];
       for (const char* m : {"t h", "th e", "i n", "e r", "a n", "o n", "1 2", "12 3"}) v.merges.emplace_back(m);
       v.merges.push_back(sp + " t");
       for (const char* t : {"th", "the", "in", "er", "an", "on", "12", "123"}) v.tokens.emplace_back(t);

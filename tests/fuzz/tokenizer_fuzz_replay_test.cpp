@@ -3,19 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include "replay.h"
 
 namespace {
-
-uint64_t next(uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
 
 TEST(tokenizer_fuzz, replays_seeds_and_mutations) {
   const std::vector<std::string> texts = {
@@ -25,31 +19,37 @@ TEST(tokenizer_fuzz, replays_seeds_and_mutations) {
       "\xFF\xC3\x28\xE2\x82\xED\xA0\x80\xF4\x90\x80\x80\xC0\xAF",
       "\xC2\xA0\xC2\x85\xE3\x80\x80\xE2\x80\xA8 !!?? ((",
   };
-  uint64_t rng = 0x746f6b656e697a65ull;
-  int runs = 0;
-  for (const auto& t : texts) {
-    for (int sel = 0; sel < 256; sel += 7) {
-      std::vector<uint8_t> d{static_cast<uint8_t>(sel)};
-      d.insert(d.end(), t.begin(), t.end());
-      LLVMFuzzerTestOneInput(d.data(), d.size());
-      ++runs;
-      for (int m = 0; m < 20; ++m) {
-        std::vector<uint8_t> e = d;
-        const int edits = 1 + static_cast<int>(next(rng) % 4);
-        for (int k = 0; k < edits && e.size() > 1; ++k) {
-          const std::size_t pos = 1 + next(rng) % (e.size() - 1);
-          switch (next(rng) % 3) {
-            case 0: e[pos] = static_cast<uint8_t>(next(rng)); break;
-            case 1: e.erase(e.begin() + static_cast<std::ptrdiff_t>(pos)); break;
-            default: e.insert(e.begin() + static_cast<std::ptrdiff_t>(pos), e[1 + next(rng) % (e.size() - 1)]); break;
-          }
-        }
-        LLVMFuzzerTestOneInput(e.data(), e.size());
-        ++runs;
-      }
-    }
+  // The first byte picks the tokenizer and the special-token options: every 7th value, each with
+  // every text; mutations keep it.
+  std::vector<std::string> seeds;
+  for (const auto& t : texts)
+    for (int sel = 0; sel < 256; sel += 7) seeds.push_back(static_cast<char>(sel) + t);
+  const moebench::fuzz::mutation_options o{
+      .seed = 0x746f6b656e697a65ull, .mutations_per_seed = 20, .keep_prefix = 1,
+      .dictionary = {"<|end|>", "<u>", "the", " ", "\n", "\t", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F", "'s"}};
+  EXPECT_EQ(moebench::fuzz::replay(seeds, o), 5 * 37 * 21);
+}
+
+// The mutator the replay tests share: it must vary the input (or the replays test little) and
+// never touch the kept selector prefix.
+TEST(fuzz_replay, mutations_vary_and_keep_the_prefix) {
+  const std::string seed = std::string("\x07") + "def f(x):\n\treturn x";
+  const moebench::fuzz::mutation_options o{.keep_prefix = 1, .dictionary = {"<|end|>"}};
+  moebench::rng r(1);
+  std::set<std::string> distinct;
+  bool grew = false, shrank = false, used_dictionary = false;
+  for (int i = 0; i < 300; ++i) {
+    std::string s = seed;
+    moebench::fuzz::mutate(s, r, o);
+    ASSERT_FALSE(s.empty());
+    ASSERT_EQ(s[0], '\x07');
+    distinct.insert(s);
+    grew |= s.size() > seed.size();
+    shrank |= s.size() < seed.size();
+    used_dictionary |= s.find("<|end|>") != std::string::npos;
   }
-  EXPECT_GT(runs, 3000);
+  EXPECT_GT(distinct.size(), 250u);
+  EXPECT_TRUE(grew && shrank && used_dictionary);
 }
 
 }  // namespace

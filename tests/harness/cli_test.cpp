@@ -260,14 +260,7 @@ pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& log) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     if (!std::freopen(log.c_str(), "w", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(127);
-    std::vector<char*> argv;
-    std::string bin = testing::moebench_bin();
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
+    testing::exec_moebench(args);
   }
   return pid;
 }

@@ -108,5 +108,14 @@ TEST(rng, is_portable_and_unbiased_enough) {
   EXPECT_EQ(derive_seed(1, "sampling"), derive_seed(1, "sampling"));
 }
 
+TEST(rng, derive_seed_indexes_a_named_stream) {
+  EXPECT_EQ(derive_seed(1, "blk.0.attn_q.weight", 0), derive_seed(1, "blk.0.attn_q.weight"));
+  EXPECT_NE(derive_seed(1, "blk.0.attn_q.weight", 1), derive_seed(1, "blk.0.attn_q.weight", 2));
+  // Reference values (splitmix64 step index after base ^ FNV-1a(name)): synthetic models seed
+  // every tensor row this way, so a change here would silently change every synthetic model.
+  EXPECT_EQ(derive_seed(1, "blk.0.attn_q.weight"), 8197742564341034570ULL);
+  EXPECT_EQ(derive_seed(1, "blk.0.attn_q.weight", 6), 1228122041265972837ULL);
+}
+
 }  // namespace
 }  // namespace moebench

@@ -75,6 +75,17 @@ inline std::string source_dir() {
   return dir ? dir : ".";
 }
 
+// For a forked child: becomes the moebench binary run with `args` (exit 127 if it cannot).
+[[noreturn]] inline void exec_moebench(const std::vector<std::string>& args) {
+  std::string bin = moebench_bin();
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv{bin.data()};
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(bin.c_str(), argv.data());
+  ::_exit(127);
+}
+
 // Runs the moebench binary with `args`, capturing its output through files in `scratch`.
 inline cli_result run_cli(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
   const auto out_path = scratch / ".cli_stdout";
@@ -84,14 +95,7 @@ inline cli_result run_cli(const std::vector<std::string>& args, const std::files
     FILE* o = std::freopen(out_path.c_str(), "w", stdout);
     FILE* e = std::freopen(err_path.c_str(), "w", stderr);
     if (!o || !e) ::_exit(127);
-    std::vector<char*> argv;
-    std::string bin = moebench_bin();
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
+    exec_moebench(args);
   }
   int status = 0;
   ::waitpid(pid, &status, 0);

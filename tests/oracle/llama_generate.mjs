@@ -6,23 +6,17 @@
 // The prompt text is tokenized by llama.cpp with BOS prepended when the model asks for it.
 // Generation does not stop at end-of-generation tokens: exactly --n tokens are produced, so
 // runs are comparable token for token.
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { cpuLlama, parseFlags, parseIds, promptTokens, runMain } from "./oracle_common.mjs";
 
 function parseArgs(argv) {
   const args = { n: 16, context: 256 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`missing value after ${a}`);
-      return argv[++i];
-    };
-    if (a === "--model") args.model = next();
-    else if (a === "--prompt") args.prompt = next();
-    else if (a === "--prompt-ids") args.promptIds = next().split(",").filter((s) => s !== "").map(Number);
-    else if (a === "--n") args.n = Number(next());
-    else if (a === "--context") args.context = Number(next());
-    else throw new Error(`unknown argument ${a}`);
-  }
+  parseFlags(argv, {
+    "--model": (v) => (args.model = v),
+    "--prompt": (v) => (args.prompt = v),
+    "--prompt-ids": (v) => (args.promptIds = parseIds(v)),
+    "--n": (v) => (args.n = Number(v)),
+    "--context": (v) => (args.context = Number(v)),
+  });
   if (!args.model) throw new Error("--model is required");
   if (args.prompt === undefined && args.promptIds === undefined) args.prompt = "The";
   return args;
@@ -30,21 +24,12 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    usePrebuiltBinaries: true,
-    logLevel: LlamaLogLevel.error,
-  });
+  const llama = await cpuLlama();
   const model = await llama.loadModel({ modelPath: args.model, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: args.context, threads: 2 });
   const sequence = context.getSequence();
 
-  let promptIds = args.promptIds;
-  if (promptIds === undefined) {
-    promptIds = model.tokenize(args.prompt, false);
-    if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) promptIds = [model.tokens.bos, ...promptIds];
-  }
+  const promptIds = args.promptIds ?? promptTokens(model, args.prompt);
   const generated = [];
   if (args.n > 0) {
     for await (const token of sequence.evaluate(promptIds, { temperature: 0, yieldEogToken: true })) {
@@ -65,7 +50,4 @@ async function main() {
   await llama.dispose();
 }
 
-main().catch((e) => {
-  process.stderr.write(`llama_generate: ${e?.stack ?? e}\n`);
-  process.exit(1);
-});
+runMain("llama_generate", main);

@@ -8,23 +8,17 @@
 // probability underflows to 0). The model is loaded once for all prompts.
 // Usage: node llama_logprobs.mjs --model FILE (--prompt TEXT | --prompt-ids 1,2,3)... [--n 1]
 //        [--context 256]
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { cpuLlama, parseFlags, parseIds, promptTokens, runMain } from "./oracle_common.mjs";
 
 function parseArgs(argv) {
   const args = { n: 1, context: 256, prompts: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`missing value after ${a}`);
-      return argv[++i];
-    };
-    if (a === "--model") args.model = next();
-    else if (a === "--prompt") args.prompts.push({ text: next() });
-    else if (a === "--prompt-ids") args.prompts.push({ ids: next().split(",").filter((s) => s !== "").map(Number) });
-    else if (a === "--n") args.n = Number(next());
-    else if (a === "--context") args.context = Number(next());
-    else throw new Error(`unknown argument ${a}`);
-  }
+  parseFlags(argv, {
+    "--model": (v) => (args.model = v),
+    "--prompt": (v) => args.prompts.push({ text: v }),
+    "--prompt-ids": (v) => args.prompts.push({ ids: parseIds(v) }),
+    "--n": (v) => (args.n = Number(v)),
+    "--context": (v) => (args.context = Number(v)),
+  });
   if (!args.model) throw new Error("--model is required");
   if (args.prompts.length === 0) throw new Error("--prompt or --prompt-ids is required");
   if (!(args.n >= 1)) throw new Error("--n must be >= 1");
@@ -33,7 +27,7 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const llama = await getLlama({ gpu: false, build: "never", usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error });
+  const llama = await cpuLlama();
   const model = await llama.loadModel({ modelPath: args.model, gpuLayers: 0 });
   const context = await model.createContext({
     contextSize: args.context,
@@ -47,11 +41,7 @@ async function main() {
   const ask = { generateNext: { probabilities: true, token: true, options: { temperature: 0 } } };
   const runs = [];
   for (const prompt of args.prompts) {
-    let promptIds = prompt.ids;
-    if (promptIds === undefined) {
-      promptIds = model.tokenize(prompt.text, false);
-      if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) promptIds = [model.tokens.bos, ...promptIds];
-    }
+    const promptIds = prompt.ids ?? promptTokens(model, prompt.text);
     if (promptIds.length === 0) throw new Error("empty prompt");
     await sequence.clearHistory();
     const positions = [];
@@ -73,7 +63,4 @@ async function main() {
   await llama.dispose();
 }
 
-main().catch((e) => {
-  process.stderr.write(`llama_logprobs: ${e?.stack ?? e}\n`);
-  process.exit(1);
-});
+runMain("llama_logprobs", main);

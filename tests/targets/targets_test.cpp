@@ -10,6 +10,7 @@
 
 #include "moebench/error.h"
 #include "moebench/io.h"
+#include "moebench/model/synth.h"
 #include "moebench/targets/cost.h"
 #include "moebench/targets/roofline.h"
 #include "moebench/targets/targets.h"
@@ -209,6 +210,105 @@ TEST(roofline, calibration_scales_the_roof_and_is_recorded) {
   EXPECT_EQ(half.calib.source, "measured: test");
   o.calib = {1.5, 1, "x"};
   EXPECT_THROW(project(m, t, o), error);
+}
+
+// Model configs from synthetic GGUFs, against counts worked out by hand from the presets'
+// shapes (runners/model/src/synth.cpp; the built-in vocabulary has 512 tokens).
+class gguf_configs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/moebench-gguf-config-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path synth_preset(const std::string& name, gguf::tensor_type type = gguf::tensor_type::f32) {
+    const auto path = dir_ / (name + ".gguf");
+    model::synth_options o;
+    o.type = type;
+    model::synth(model::preset(name), o, path);
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(gguf_configs, qwen3moe_mini_gqa_counts_by_hand) {
+  const model_config m = load_model_config("gguf:" + synth_preset("qwen3moe-mini").string());
+  // Per layer: attn_norm 256, q 256x256, k and v 256x128 each, output 256x256, q/k norms 64
+  // each, ffn_norm 256, router 256x8, experts 3 x 8 x 128 x 256 = 786,432: 985,728.
+  // Two layers + token_embd and output 512x256 each + output_norm 256 = 2,233,856.
+  EXPECT_EQ(m.get("total_params"), 2'233'856);
+  // Active: experts 2/8 -> 196,608 per layer: 2 x (985,728 - 786,432 + 196,608) + 262,400.
+  EXPECT_EQ(m.get("active_params"), 1'054'208);
+  EXPECT_EQ(m.get("layers"), 2);
+  EXPECT_EQ(m.get("moe_layers"), 2);
+  EXPECT_EQ(m.get("routed_experts"), 8);
+  EXPECT_EQ(m.get("experts_per_token"), 2);
+  EXPECT_EQ(m.get("shared_experts"), 0);
+  EXPECT_EQ(m.get("hidden"), 256);
+  EXPECT_EQ(m.get("attention_heads"), 4);
+  ASSERT_EQ(m.attention, attention_kind::gqa);
+  EXPECT_EQ(m.get("kv_heads"), 2);
+  EXPECT_EQ(m.get("head_dim"), 64);
+  EXPECT_EQ(m.weight_precision, precision::fp32);
+  EXPECT_EQ(m.kv_precision, precision::fp16);
+  EXPECT_EQ(m.get("bytes_per_weight"), 4);
+  // GQA: 2 x 2 KV heads x 64 x 2 layers = 512 values, 1,024 bytes in f16.
+  EXPECT_EQ(kv_values_per_token(m), 512);
+  EXPECT_EQ(derive(m).kv_bytes_per_token, 1024);
+  // Always-read parameters are exactly the non-expert ones: 2 x 199,296 + 262,400.
+  EXPECT_NEAR(derive(m).always_params, 660'992, 1e-6);
+  for (const auto& [key, f] : m.figures) {
+    EXPECT_EQ(f.flag, figure_flag::model_file) << key;
+    EXPECT_TRUE(m.sources.contains(f.source)) << key;
+  }
+  // A projection uses the stored bytes per weight: 2,233,856 x 4 bytes.
+  projection_options o;
+  o.batch = 1;
+  o.context = 0;
+  const projection p = project(m, find_target(builtin_targets(), "h100"), o);
+  EXPECT_EQ(p.weight_bytes, 2'233'856.0 * 4);
+}
+
+TEST_F(gguf_configs, dsv3_mini_is_mla_with_the_latent_cache) {
+  const model_config m = model_config_from_gguf(synth_preset("dsv3-mini"));
+  ASSERT_EQ(m.attention, attention_kind::mla);
+  EXPECT_EQ(m.get("kv_lora_rank"), 64);
+  EXPECT_EQ(m.get("rope_dim"), 16);
+  EXPECT_EQ(m.get("layers"), 3);
+  EXPECT_EQ(m.get("moe_layers"), 2);  // one leading dense block
+  EXPECT_EQ(m.get("routed_experts"), 16);
+  EXPECT_EQ(m.get("experts_per_token"), 4);
+  EXPECT_EQ(m.get("shared_experts"), 1);
+  // (64 + 16) x 3 layers = 240 values, 480 bytes in f16: the V3 formula 61 x 576 x 2 in small.
+  EXPECT_EQ(kv_values_per_token(m), 240);
+  EXPECT_EQ(derive(m).kv_bytes_per_token, 480);
+}
+
+TEST_F(gguf_configs, combined_mla_layout_is_cached_as_mha_with_keys_longer_than_values) {
+  const model_config m = model_config_from_gguf(synth_preset("dsv2-lite-mini"));
+  ASSERT_EQ(m.attention, attention_kind::explicit_bytes);
+  // llama.cpp caches these as plain MHA: 4 heads x (48 key + 32 value) x 3 layers x 2 bytes.
+  EXPECT_EQ(m.get("kv_bytes_per_token"), 1920);
+  EXPECT_EQ(m.get("shared_experts"), 2);
+}
+
+TEST_F(gguf_configs, quantised_weights_map_to_the_nearest_precision_and_keep_their_stored_size) {
+  const model_config m = model_config_from_gguf(synth_preset("qwen3moe-mini", gguf::tensor_type::q8_0));
+  EXPECT_EQ(m.weight_precision, precision::int8);
+  // Q8_0 stores 34 bytes per 32 weights; the f32 norms and router lift the average a little.
+  EXPECT_GT(m.get("bytes_per_weight"), 34.0 / 32);
+  EXPECT_LT(m.get("bytes_per_weight"), 1.1);
+}
+
+TEST_F(gguf_configs, a_missing_file_is_an_error_naming_it) {
+  EXPECT_THROW(load_model_config("gguf:" + (dir_ / "absent.gguf").string()), error);
+  try {
+    load_model_config((dir_ / "absent.gguf").string());
+    FAIL();
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("absent.gguf"), std::string::npos) << e.what();
+  }
 }
 
 TEST(cost, usd_per_mtok_reproduces_deepseek_day_6_and_the_h200_example) {

@@ -58,5 +58,9 @@ class rng {
 // Derives an independent seed for a named purpose from a base seed (splitmix64 over the
 // base xor a hash of the name), so that one --seed can feed several named streams.
 uint64_t derive_seed(uint64_t base, std::string_view name);
+// The index-th seed of the named stream: the splitmix64 sequence that derive_seed(base, name)
+// starts (index 0 is derive_seed(base, name) itself). Random access, so that many generators
+// (one per tensor row, say) can be seeded independently and in any order.
+uint64_t derive_seed(uint64_t base, std::string_view name, uint64_t index);
 
 }  // namespace moebench

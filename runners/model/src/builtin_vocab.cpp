@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "moebench/error.h"
+#include "moebench/model/gpt2_bytes.h"
 #include "moebench/model/synth.h"
 
 namespace moebench::model {
@@ -55,26 +56,6 @@ int main(int argc, char** argv) {
 }
 )TXT";
 
-// GPT-2's reversible byte -> code point map: printable bytes keep their code point, the others
-// are moved to 256 + n so that every byte has a visible, non-space character.
-std::vector<std::string> byte_tokens() {
-  std::vector<std::string> out(256);
-  int next = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool keep = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    const int cp = keep ? b : 256 + next++;
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xc0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-    out[static_cast<std::size_t>(b)] = s;
-  }
-  return out;
-}
-
 enum class char_class { letter, digit, space, other };
 char_class classify(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80) return char_class::letter;
@@ -105,7 +86,7 @@ std::vector<std::string> pre_split(std::string_view text) {
 builtin_vocab build() {
   constexpr std::size_t vocab_size = 512;
   constexpr std::size_t n_special = 2;
-  const std::vector<std::string> bytes = byte_tokens();
+  const std::vector<std::string> bytes = gguf::gpt2_byte_tokens();
 
   std::map<std::string, int> word_counts;
   for (const std::string& w : pre_split(training_text)) ++word_counts[w];

@@ -15,110 +15,25 @@
 #include <fmt/core.h>
 
 #include "moebench/error.h"
+#include "value_types.h"
 
 namespace moebench::gguf {
 
-std::string_view name(value_type t) noexcept {
-  switch (t) {
-    case value_type::u8: return "u8";
-    case value_type::i8: return "i8";
-    case value_type::u16: return "u16";
-    case value_type::i16: return "i16";
-    case value_type::u32: return "u32";
-    case value_type::i32: return "i32";
-    case value_type::f32: return "f32";
-    case value_type::boolean: return "bool";
-    case value_type::string: return "string";
-    case value_type::array: return "array";
-    case value_type::u64: return "u64";
-    case value_type::i64: return "i64";
-    case value_type::f64: return "f64";
-  }
-  return "?";
-}
-
-bool is_integer(value_type t) noexcept {
-  switch (t) {
-    case value_type::u8:
-    case value_type::i8:
-    case value_type::u16:
-    case value_type::i16:
-    case value_type::u32:
-    case value_type::i32:
-    case value_type::u64:
-    case value_type::i64: return true;
-    case value_type::f32:
-    case value_type::boolean:
-    case value_type::string:
-    case value_type::array:
-    case value_type::f64: return false;
-  }
-  return false;
-}
-
-bool is_float(value_type t) noexcept { return t == value_type::f32 || t == value_type::f64; }
+std::string_view name(value_type t) noexcept { return detail::value_traits(t).name; }
+bool is_integer(value_type t) noexcept { return detail::value_traits(t).is_integer; }
+bool is_float(value_type t) noexcept { return detail::value_traits(t).is_float; }
 
 namespace {
 
-bool is_signed(value_type t) noexcept {
-  return t == value_type::i8 || t == value_type::i16 || t == value_type::i32 ||
-         t == value_type::i64;
-}
+using detail::decode_scalar;
+using detail::load_le;
 
-// Bytes of one scalar element; 0 for string and array.
-uint64_t scalar_bytes(value_type t) noexcept {
-  switch (t) {
-    case value_type::u8:
-    case value_type::i8:
-    case value_type::boolean: return 1;
-    case value_type::u16:
-    case value_type::i16: return 2;
-    case value_type::u32:
-    case value_type::i32:
-    case value_type::f32: return 4;
-    case value_type::u64:
-    case value_type::i64:
-    case value_type::f64: return 8;
-    case value_type::string:
-    case value_type::array: return 0;
-  }
-  return 0;
-}
+bool is_signed(value_type t) noexcept { return detail::value_traits(t).is_signed; }
+uint64_t scalar_bytes(value_type t) noexcept { return detail::value_traits(t).scalar_bytes; }
 
 std::optional<value_type> value_type_from_id(uint32_t id) noexcept {
   if (id > 12) return std::nullopt;
   return static_cast<value_type>(id);
-}
-
-uint64_t load_le(const std::byte* p, uint64_t n) noexcept {
-  uint64_t v = 0;
-  for (uint64_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
-// Decodes a scalar of type t at p into the canonical 64-bit payload: integers sign- or
-// zero-extended, floats as the bits of a double, bools 0/1.
-uint64_t decode_scalar(value_type t, const std::byte* p) noexcept {
-  const uint64_t raw = load_le(p, scalar_bytes(t));
-  switch (t) {
-    case value_type::i8: return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(raw)));
-    case value_type::i16:
-      return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int16_t>(raw)));
-    case value_type::i32:
-      return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(raw)));
-    case value_type::f32:
-      return std::bit_cast<uint64_t>(static_cast<double>(std::bit_cast<float>(static_cast<uint32_t>(raw))));
-    case value_type::u8:
-    case value_type::u16:
-    case value_type::u32:
-    case value_type::u64:
-    case value_type::i64:
-    case value_type::f64:
-    case value_type::boolean:
-    case value_type::string:
-    case value_type::array: return raw;
-  }
-  return raw;
 }
 
 constexpr int max_array_depth = 8;
@@ -560,37 +475,49 @@ namespace {
               fmt::format("expected {}, found {}", want, name(got)));
 }
 
+const value& required(const file& f, std::string_view key) {
+  const value* v = f.find(key);
+  if (v == nullptr)
+    throw error("gguf.missing_key", {f.path(), 0, std::string(key)}, "metadata key is missing");
+  return *v;
+}
+
+// Runs `read`, re-throwing a moebench::error from it (a value out of range) with the key as its
+// location.
+template <class F>
+auto naming_key(const std::string& path, std::string_view key, F&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const error& e) {
+    throw error(e.id(), {path, 0, std::string(key)}, e.message());
+  }
+}
+
+// find_X: get_X where the key is present.
+template <class T>
+std::optional<T> if_present(const file& f, std::string_view key, T (file::*get)(std::string_view) const) {
+  if (!f.contains(key)) return std::nullopt;
+  return (f.*get)(key);
+}
+
 }  // namespace
 
-#define MOEBENCH_GGUF_REQUIRE(key)                                                       \
-  const value* v = find(key);                                                            \
-  if (v == nullptr)                                                                      \
-    throw error("gguf.missing_key", {impl_->path, 0, std::string(key)}, "metadata key is missing")
-
 std::string_view file::get_string(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (v->type() != value_type::string) wrong_type(impl_->path, key, v->type(), "a string");
-  return v->as_string();
+  const value& v = required(*this, key);
+  if (v.type() != value_type::string) wrong_type(impl_->path, key, v.type(), "a string");
+  return v.as_string();
 }
 
 int64_t file::get_int(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (!is_integer(v->type())) wrong_type(impl_->path, key, v->type(), "an integer");
-  try {
-    return v->as_int();
-  } catch (const error& e) {
-    throw error(e.id(), {impl_->path, 0, std::string(key)}, e.message());
-  }
+  const value& v = required(*this, key);
+  if (!is_integer(v.type())) wrong_type(impl_->path, key, v.type(), "an integer");
+  return naming_key(impl_->path, key, [&] { return v.as_int(); });
 }
 
 uint64_t file::get_uint(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (!is_integer(v->type())) wrong_type(impl_->path, key, v->type(), "an integer");
-  try {
-    return v->as_uint();
-  } catch (const error& e) {
-    throw error(e.id(), {impl_->path, 0, std::string(key)}, e.message());
-  }
+  const value& v = required(*this, key);
+  if (!is_integer(v.type())) wrong_type(impl_->path, key, v.type(), "an integer");
+  return naming_key(impl_->path, key, [&] { return v.as_uint(); });
 }
 
 uint32_t file::get_u32(std::string_view key) const {
@@ -602,74 +529,55 @@ uint32_t file::get_u32(std::string_view key) const {
 }
 
 double file::get_float(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (!is_float(v->type())) wrong_type(impl_->path, key, v->type(), "a float");
-  return v->as_double();
+  const value& v = required(*this, key);
+  if (!is_float(v.type())) wrong_type(impl_->path, key, v.type(), "a float");
+  return v.as_double();
 }
 
 bool file::get_bool(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (v->type() != value_type::boolean) wrong_type(impl_->path, key, v->type(), "a bool");
-  return v->as_bool();
+  const value& v = required(*this, key);
+  if (v.type() != value_type::boolean) wrong_type(impl_->path, key, v.type(), "a bool");
+  return v.as_bool();
 }
 
 std::span<const std::string_view> file::get_string_array(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (v->type() != value_type::array || v->element_type() != value_type::string)
-    wrong_type(impl_->path, key, v->type(), "an array of strings");
-  return v->strings();
+  const value& v = required(*this, key);
+  if (v.type() != value_type::array || v.element_type() != value_type::string)
+    wrong_type(impl_->path, key, v.type(), "an array of strings");
+  return v.strings();
 }
 
 std::vector<int64_t> file::get_int_array(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (v->type() != value_type::array || !is_integer(v->element_type()))
-    wrong_type(impl_->path, key, v->type(), "an array of integers");
+  const value& v = required(*this, key);
+  if (v.type() != value_type::array || !is_integer(v.element_type()))
+    wrong_type(impl_->path, key, v.type(), "an array of integers");
   std::vector<int64_t> out;
-  out.reserve(v->size());
-  try {
-    for (uint64_t i = 0; i < v->size(); ++i) out.push_back(v->int_at(i));
-  } catch (const error& e) {
-    throw error(e.id(), {impl_->path, 0, std::string(key)}, e.message());
-  }
+  out.reserve(v.size());
+  naming_key(impl_->path, key, [&] {
+    for (uint64_t i = 0; i < v.size(); ++i) out.push_back(v.int_at(i));
+  });
   return out;
 }
 
 std::vector<float> file::get_float_array(std::string_view key) const {
-  MOEBENCH_GGUF_REQUIRE(key);
-  if (v->type() != value_type::array || !is_float(v->element_type()))
-    wrong_type(impl_->path, key, v->type(), "an array of floats");
+  const value& v = required(*this, key);
+  if (v.type() != value_type::array || !is_float(v.element_type()))
+    wrong_type(impl_->path, key, v.type(), "an array of floats");
   std::vector<float> out;
-  out.reserve(v->size());
-  for (uint64_t i = 0; i < v->size(); ++i) out.push_back(static_cast<float>(v->double_at(i)));
+  out.reserve(v.size());
+  for (uint64_t i = 0; i < v.size(); ++i) out.push_back(static_cast<float>(v.double_at(i)));
   return out;
 }
 
-#undef MOEBENCH_GGUF_REQUIRE
 
 std::optional<std::string_view> file::find_string(std::string_view key) const {
-  if (!contains(key)) return std::nullopt;
-  return get_string(key);
+  return if_present(*this, key, &file::get_string);
 }
-std::optional<int64_t> file::find_int(std::string_view key) const {
-  if (!contains(key)) return std::nullopt;
-  return get_int(key);
-}
-std::optional<uint64_t> file::find_uint(std::string_view key) const {
-  if (!contains(key)) return std::nullopt;
-  return get_uint(key);
-}
-std::optional<uint32_t> file::find_u32(std::string_view key) const {
-  if (!contains(key)) return std::nullopt;
-  return get_u32(key);
-}
-std::optional<double> file::find_float(std::string_view key) const {
-  if (!contains(key)) return std::nullopt;
-  return get_float(key);
-}
-std::optional<bool> file::find_bool(std::string_view key) const {
-  if (!contains(key)) return std::nullopt;
-  return get_bool(key);
-}
+std::optional<int64_t> file::find_int(std::string_view key) const { return if_present(*this, key, &file::get_int); }
+std::optional<uint64_t> file::find_uint(std::string_view key) const { return if_present(*this, key, &file::get_uint); }
+std::optional<uint32_t> file::find_u32(std::string_view key) const { return if_present(*this, key, &file::get_u32); }
+std::optional<double> file::find_float(std::string_view key) const { return if_present(*this, key, &file::get_float); }
+std::optional<bool> file::find_bool(std::string_view key) const { return if_present(*this, key, &file::get_bool); }
 
 std::string_view file::architecture() const { return get_string("general.architecture"); }
 

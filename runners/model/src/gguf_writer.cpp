@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "moebench/error.h"
+#include "value_types.h"
 
 namespace moebench::gguf {
 
@@ -20,24 +21,7 @@ owned_value scalar(value_type t, uint64_t bits) {
   return v;
 }
 
-uint64_t element_bytes(value_type t) {
-  switch (t) {
-    case value_type::u8:
-    case value_type::i8:
-    case value_type::boolean: return 1;
-    case value_type::u16:
-    case value_type::i16: return 2;
-    case value_type::u32:
-    case value_type::i32:
-    case value_type::f32: return 4;
-    case value_type::u64:
-    case value_type::i64:
-    case value_type::f64: return 8;
-    case value_type::string:
-    case value_type::array: return 0;
-  }
-  return 0;
-}
+uint64_t element_bytes(value_type t) noexcept { return detail::value_traits(t).scalar_bytes; }
 
 }  // namespace
 
@@ -106,30 +90,11 @@ owned_value to_owned(const value& v) {
       } else if (et == value_type::array) {
         for (const value& a : v.arrays()) items.push_back(to_owned(a));
       } else {
+        // The reader's canonical payload is the owned one (and its bools are checked 0 or 1).
         const auto raw = v.raw_elements();
         const uint64_t eb = element_bytes(et);
-        for (uint64_t i = 0; i < v.size(); ++i) {
-          uint64_t bits = 0;
-          for (uint64_t b = 0; b < eb; ++b) bits |= static_cast<uint64_t>(raw[i * eb + b]) << (8 * b);
-          // Re-encode through the typed factories so the canonical payload matches the reader's.
-          switch (et) {
-            case value_type::u8: items.push_back(owned_value::u8(static_cast<uint8_t>(bits))); break;
-            case value_type::i8: items.push_back(owned_value::i8(static_cast<int8_t>(bits))); break;
-            case value_type::u16: items.push_back(owned_value::u16(static_cast<uint16_t>(bits))); break;
-            case value_type::i16: items.push_back(owned_value::i16(static_cast<int16_t>(bits))); break;
-            case value_type::u32: items.push_back(owned_value::u32(static_cast<uint32_t>(bits))); break;
-            case value_type::i32: items.push_back(owned_value::i32(static_cast<int32_t>(bits))); break;
-            case value_type::u64: items.push_back(owned_value::u64(bits)); break;
-            case value_type::i64: items.push_back(owned_value::i64(static_cast<int64_t>(bits))); break;
-            case value_type::f32:
-              items.push_back(owned_value::f32(std::bit_cast<float>(static_cast<uint32_t>(bits))));
-              break;
-            case value_type::f64: items.push_back(owned_value::f64(std::bit_cast<double>(bits))); break;
-            case value_type::boolean: items.push_back(owned_value::boolean(bits != 0)); break;
-            case value_type::string:
-            case value_type::array: MOEBENCH_CHECK(false, "to_owned: not a scalar element");
-          }
-        }
+        for (uint64_t i = 0; i < v.size(); ++i)
+          items.push_back(scalar(et, detail::decode_scalar(et, raw.data() + i * eb)));
       }
       return owned_value::array(et, std::move(items));
     }
@@ -144,11 +109,8 @@ owned_value to_owned(const value& v) {
     case value_type::i32:
     case value_type::u64:
     case value_type::i64: {
-      owned_value o;
-      o.type = v.type();
       // as_uint/as_int reject out-of-range conversions; the raw payload is what we want.
-      o.bits = (v.type() == value_type::u64) ? v.as_uint() : static_cast<uint64_t>(v.as_int());
-      return o;
+      return scalar(v.type(), v.type() == value_type::u64 ? v.as_uint() : static_cast<uint64_t>(v.as_int()));
     }
   }
   MOEBENCH_CHECK(false, "to_owned: unreachable");

@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include <fmt/core.h>
@@ -13,6 +14,7 @@
 #include "moebench/error.h"
 #include "moebench/model/gguf.h"
 #include "moebench/model/gguf_writer.h"
+#include "moebench/stats.h"
 
 namespace moebench::model {
 
@@ -32,56 +34,18 @@ constexpr std::array<std::pair<mla_layout, std::string_view>, 2> layout_names{{
     {mla_layout::combined, "combined"},
 }};
 
-// ---- deterministic random numbers ------------------------------------------------------------
-// splitmix64 to seed, xoshiro256** to draw: fixed algorithms, so a seed gives the same model on
-// every platform and standard library.
-
-uint64_t splitmix64(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-class xoshiro256 {
- public:
-  explicit xoshiro256(uint64_t seed) {
-    for (auto& w : s_) w = splitmix64(seed);
-  }
-  uint64_t next() {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  // Uniform in [-1, 1), 24 bits of resolution.
-  float symmetric() { return static_cast<float>(next() >> 40) * (2.0f / 16777216.0f) - 1.0f; }
-
- private:
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::array<uint64_t, 4> s_{};
-};
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
+// Uniform in [-1, 1) from the top 24 bits of a draw: exactly representable as a float, so a seed
+// gives the same weights on every platform and standard library.
+float symmetric(rng& r) { return static_cast<float>(r.next() >> 40) * (2.0f / 16777216.0f) - 1.0f; }
 
 // Each tensor row has its own stream, derived from (seed, tensor name, row), so rows can be
-// produced in any order and a tensor does not depend on the others.
+// produced in any order and a tensor does not depend on the others. Rows take stream indices
+// from 1: index 0 is the name's own seed.
 gguf::row_source uniform_rows(uint64_t seed, const std::string& tensor, int64_t row_length,
                               float amplitude) {
-  const uint64_t base = seed ^ fnv1a(tensor);
-  return [base, row_length, amplitude](int64_t row, float* out) {
-    uint64_t s = base + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(row + 1);
-    xoshiro256 rng(splitmix64(s));
-    for (int64_t i = 0; i < row_length; ++i) out[i] = amplitude * rng.symmetric();
+  return [seed, tensor, row_length, amplitude](int64_t row, float* out) {
+    rng r(derive_seed(seed, tensor, static_cast<uint64_t>(row) + 1));
+    for (int64_t i = 0; i < row_length; ++i) out[i] = amplitude * symmetric(r);
   };
 }
 
@@ -130,6 +94,26 @@ struct model_builder {
     w.add_tensor(name, gguf::tensor_type::f32, std::move(shape), std::move(rows));
   }
   static std::string blk(uint32_t i, std::string_view t) { return fmt::format("blk.{}.{}.weight", i, t); }
+
+  // The router: f32, as llama.cpp converters keep it, scaled like a matrix of gain 1.
+  void router(uint32_t i) {
+    const int64_t E = c.n_embd;
+    f32_matrix(blk(i, "ffn_gate_inp"), {E, c.n_expert}, std::sqrt(3.0f / static_cast<float>(E)));
+  }
+
+  // A SwiGLU FFN: ffn_gate<suffix> and ffn_up<suffix> (n_embd -> n_ff), ffn_down<suffix>
+  // (n_ff -> n_embd); stacked n_expert deep for routed experts.
+  void swiglu(uint32_t i, std::string_view suffix, int64_t n_ff, std::optional<int64_t> n_expert = {}) {
+    const int64_t E = c.n_embd;
+    auto shape = [&](int64_t in, int64_t out) {
+      std::vector<int64_t> s{in, out};
+      if (n_expert) s.push_back(*n_expert);
+      return s;
+    };
+    matrix(blk(i, fmt::format("ffn_gate{}", suffix)), shape(E, n_ff));
+    matrix(blk(i, fmt::format("ffn_up{}", suffix)), shape(E, n_ff));
+    matrix(blk(i, fmt::format("ffn_down{}", suffix)), shape(n_ff, E));
+  }
 
   void common_hparams(uint32_t n_vocab) {
     u32("context_length", c.context_length);
@@ -210,39 +194,38 @@ struct model_builder {
       matrix(blk(i, "attn_output"), {H * c.v_head_dim, E});
       norm(blk(i, "ffn_norm"), E);
       if (i < c.n_leading_dense) {
-        matrix(blk(i, "ffn_gate"), {E, c.n_ff});
-        matrix(blk(i, "ffn_up"), {E, c.n_ff});
-        matrix(blk(i, "ffn_down"), {c.n_ff, E});
+        swiglu(i, "", c.n_ff);
       } else {
-        f32_matrix(blk(i, "ffn_gate_inp"), {E, c.n_expert}, std::sqrt(3.0f / static_cast<float>(E)));
+        router(i);
         if (c.expert_selection_bias)
           f32_matrix(fmt::format("blk.{}.exp_probs_b.bias", i), {c.n_expert}, 0.1f);
-        matrix(blk(i, "ffn_gate_exps"), {E, c.n_ff_exp, c.n_expert});
-        matrix(blk(i, "ffn_up_exps"), {E, c.n_ff_exp, c.n_expert});
-        matrix(blk(i, "ffn_down_exps"), {c.n_ff_exp, E, c.n_expert});
-        if (c.n_expert_shared > 0) {
-          const int64_t shared = static_cast<int64_t>(c.n_ff_exp) * c.n_expert_shared;
-          matrix(blk(i, "ffn_gate_shexp"), {E, shared});
-          matrix(blk(i, "ffn_up_shexp"), {E, shared});
-          matrix(blk(i, "ffn_down_shexp"), {shared, E});
-        }
+        swiglu(i, "_exps", c.n_ff_exp, c.n_expert);
+        if (c.n_expert_shared > 0)
+          swiglu(i, "_shexp", static_cast<int64_t>(c.n_ff_exp) * c.n_expert_shared);
       }
     }
   }
 
-  void gqa_attention(uint32_t i, bool qk_norm) {
+  // qwen3moe and llama (Mixtral) blocks: grouped-query attention, optionally with per-head
+  // q/k norms, then routed experts of width n_ff_expert.
+  void gqa_moe_blocks(int64_t n_ff_expert, bool qk_norm) {
     const int64_t E = c.n_embd;
-    norm(blk(i, "attn_norm"), E);
-    matrix(blk(i, "attn_q"), {E, static_cast<int64_t>(c.head_dim) * c.n_head});
-    matrix(blk(i, "attn_k"), {E, static_cast<int64_t>(c.head_dim) * c.n_head_kv});
-    matrix(blk(i, "attn_v"), {E, static_cast<int64_t>(c.head_dim) * c.n_head_kv});
-    matrix(blk(i, "attn_output"), {static_cast<int64_t>(c.head_dim) * c.n_head, E});
-    if (qk_norm) {
-      norm(blk(i, "attn_q_norm"), c.head_dim);
-      norm(blk(i, "attn_k_norm"), c.head_dim);
+    const int64_t q_width = static_cast<int64_t>(c.head_dim) * c.n_head;
+    const int64_t kv_width = static_cast<int64_t>(c.head_dim) * c.n_head_kv;
+    for (uint32_t i = 0; i < c.n_layer; ++i) {
+      norm(blk(i, "attn_norm"), E);
+      matrix(blk(i, "attn_q"), {E, q_width});
+      matrix(blk(i, "attn_k"), {E, kv_width});
+      matrix(blk(i, "attn_v"), {E, kv_width});
+      matrix(blk(i, "attn_output"), {q_width, E});
+      if (qk_norm) {
+        norm(blk(i, "attn_q_norm"), c.head_dim);
+        norm(blk(i, "attn_k_norm"), c.head_dim);
+      }
+      norm(blk(i, "ffn_norm"), E);
+      router(i);
+      swiglu(i, "_exps", n_ff_expert, c.n_expert);
     }
-    norm(blk(i, "ffn_norm"), E);
-    f32_matrix(blk(i, "ffn_gate_inp"), {E, c.n_expert}, std::sqrt(3.0f / static_cast<float>(E)));
   }
 
   void qwen3moe(uint32_t n_vocab) {
@@ -252,12 +235,7 @@ struct model_builder {
     u32("attention.value_length", c.head_dim);
     u32("expert_feed_forward_length", c.n_ff_exp);
     embeddings(n_vocab);
-    for (uint32_t i = 0; i < c.n_layer; ++i) {
-      gqa_attention(i, true);
-      matrix(blk(i, "ffn_gate_exps"), {c.n_embd, c.n_ff_exp, c.n_expert});
-      matrix(blk(i, "ffn_up_exps"), {c.n_embd, c.n_ff_exp, c.n_expert});
-      matrix(blk(i, "ffn_down_exps"), {c.n_ff_exp, c.n_embd, c.n_expert});
-    }
+    gqa_moe_blocks(c.n_ff_exp, true);
   }
 
   void llama(uint32_t n_vocab) {
@@ -269,12 +247,7 @@ struct model_builder {
       u32("attention.value_length", c.head_dim);
     }
     embeddings(n_vocab);
-    for (uint32_t i = 0; i < c.n_layer; ++i) {
-      gqa_attention(i, false);
-      matrix(blk(i, "ffn_gate_exps"), {c.n_embd, c.n_ff, c.n_expert});
-      matrix(blk(i, "ffn_up_exps"), {c.n_embd, c.n_ff, c.n_expert});
-      matrix(blk(i, "ffn_down_exps"), {c.n_ff, c.n_embd, c.n_expert});
-    }
+    gqa_moe_blocks(c.n_ff, false);
   }
 };
 
@@ -315,23 +288,52 @@ std::vector<std::string_view> preset_names() {
   return {"dsv3-mini", "dsv2-lite-mini", "qwen3moe-mini", "mixtral-mini"};
 }
 
+namespace {
+
+// The miniature DeepSeek shape both deepseek2 presets share: MLA with a 64-wide latent, one
+// leading dense block, 16 routed experts of which 4 are used.
+synth_config deepseek2_mini() {
+  synth_config c;
+  c.arch = synth_arch::deepseek2;
+  c.n_embd = 256;
+  c.n_layer = 3;
+  c.n_head = 4;
+  c.n_ff = 512;
+  c.n_ff_exp = 64;
+  c.n_expert = 16;
+  c.n_expert_used = 4;
+  c.n_leading_dense = 1;
+  c.kv_lora_rank = 64;
+  c.qk_nope_head_dim = 32;
+  c.qk_rope_head_dim = 16;
+  c.v_head_dim = 32;
+  return c;
+}
+
+// The miniature grouped-query shape of the qwen3moe and Mixtral presets.
+synth_config gqa_mini(synth_arch arch) {
+  synth_config c;
+  c.arch = arch;
+  c.n_embd = 256;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.n_head_kv = 2;
+  c.head_dim = 64;
+  c.n_expert_used = 2;
+  c.rope_freq_base = 1000000.0f;
+  return c;
+}
+
+}  // namespace
+
 synth_config preset(std::string_view name) {
   synth_config c;
-  c.name = std::string(name);
   if (name == "dsv3-mini") {
     // DeepSeek-V3 in miniature: q-LoRA, MLA, one leading dense block, 16 routed experts in 4
     // groups (top-2 groups, top-4 experts), sigmoid scores with a selection bias, normalised
     // and scaled weights, one shared expert, YaRN.
-    c.arch = synth_arch::deepseek2;
-    c.n_embd = 256;
-    c.n_layer = 3;
-    c.n_head = 4;
-    c.n_ff = 512;
-    c.n_ff_exp = 64;
-    c.n_expert = 16;
-    c.n_expert_used = 4;
+    c = deepseek2_mini();
     c.n_expert_shared = 1;
-    c.n_leading_dense = 1;
     c.n_expert_groups = 4;
     c.n_group_used = 2;
     c.gating = gating_func::sigmoid;
@@ -339,59 +341,29 @@ synth_config preset(std::string_view name) {
     c.expert_weights_scale = 2.5f;
     c.expert_selection_bias = true;
     c.q_lora_rank = 128;
-    c.kv_lora_rank = 64;
-    c.qk_nope_head_dim = 32;
-    c.qk_rope_head_dim = 16;
-    c.v_head_dim = 32;
     c.layout = mla_layout::split;
     c.yarn = yarn_config{4.0f, 256, 1.0f};
   } else if (name == "dsv2-lite-mini") {
     // DeepSeek-V2-Lite in miniature: no q-LoRA, softmax gating without groups or bias, two
     // shared experts, the combined attn_kv_b layout.
-    c.arch = synth_arch::deepseek2;
-    c.n_embd = 256;
-    c.n_layer = 3;
-    c.n_head = 4;
-    c.n_ff = 512;
-    c.n_ff_exp = 64;
-    c.n_expert = 16;
-    c.n_expert_used = 4;
+    c = deepseek2_mini();
     c.n_expert_shared = 2;
-    c.n_leading_dense = 1;
     c.gating = gating_func::softmax;
     c.expert_weights_norm = false;
     c.expert_weights_scale = 1.0f;
     c.q_lora_rank = 0;
-    c.kv_lora_rank = 64;
-    c.qk_nope_head_dim = 32;
-    c.qk_rope_head_dim = 16;
-    c.v_head_dim = 32;
     c.layout = mla_layout::combined;
     c.yarn = yarn_config{4.0f, 256, 0.707f};
   } else if (name == "qwen3moe-mini") {
-    c.arch = synth_arch::qwen3moe;
-    c.n_embd = 256;
-    c.n_layer = 2;
-    c.n_head = 4;
-    c.n_head_kv = 2;
-    c.head_dim = 64;
+    c = gqa_mini(synth_arch::qwen3moe);
     c.n_ff = 512;
     c.n_ff_exp = 128;
     c.n_expert = 8;
-    c.n_expert_used = 2;
     c.expert_weights_norm = true;
-    c.rope_freq_base = 1000000.0f;
   } else if (name == "mixtral-mini") {
-    c.arch = synth_arch::llama;
-    c.n_embd = 256;
-    c.n_layer = 2;
-    c.n_head = 4;
-    c.n_head_kv = 2;
-    c.head_dim = 64;
+    c = gqa_mini(synth_arch::llama);
     c.n_ff = 256;
     c.n_expert = 4;
-    c.n_expert_used = 2;
-    c.rope_freq_base = 1000000.0f;
     c.rms_norm_eps = 1e-5f;
   } else {
     std::string known;
@@ -399,6 +371,7 @@ synth_config preset(std::string_view name) {
     throw error("synth.unknown_preset", {"", 0, "--preset"},
                 fmt::format("unknown preset '{}' (known: {})", name, known));
   }
+  c.name = std::string(name);
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -109,47 +110,6 @@ std::optional<uint64_t> row_bytes(tensor_type t, int64_t n) noexcept {
   const auto bb = static_cast<uint64_t>(tr.block_bytes);
   if (blocks > std::numeric_limits<uint64_t>::max() / bb) return std::nullopt;
   return blocks * bb;
-}
-
-bool can_dequantize(tensor_type t) noexcept {
-  switch (t) {
-    case tensor_type::f32:
-    case tensor_type::f16:
-    case tensor_type::bf16:
-    case tensor_type::q8_0:
-    case tensor_type::q4_0:
-    case tensor_type::q5_0:
-    case tensor_type::q4_k:
-    case tensor_type::q5_k:
-    case tensor_type::q6_k: return true;
-    case tensor_type::q4_1:
-    case tensor_type::q5_1:
-    case tensor_type::q8_1:
-    case tensor_type::q2_k:
-    case tensor_type::q3_k:
-    case tensor_type::q8_k:
-    case tensor_type::iq2_xxs:
-    case tensor_type::iq2_xs:
-    case tensor_type::iq3_xxs:
-    case tensor_type::iq1_s:
-    case tensor_type::iq4_nl:
-    case tensor_type::iq3_s:
-    case tensor_type::iq2_s:
-    case tensor_type::iq4_xs:
-    case tensor_type::i8:
-    case tensor_type::i16:
-    case tensor_type::i32:
-    case tensor_type::i64:
-    case tensor_type::f64:
-    case tensor_type::iq1_m:
-    case tensor_type::tq1_0:
-    case tensor_type::tq2_0:
-    case tensor_type::mxfp4:
-    case tensor_type::nvfp4:
-    case tensor_type::q1_0:
-    case tensor_type::q2_0: return false;
-  }
-  return false;
 }
 
 bool can_quantize(tensor_type t) noexcept {
@@ -263,32 +223,47 @@ void dequant_q8_0(const std::byte* x, float* y, int64_t nb) {
   }
 }
 
-// Unpacks sub-block j (0..7) of the 12-byte k-quant scales field into a 6-bit scale and min.
-void scale_min_k4(int j, const std::byte* q, int& sc, int& m) {
-  if (j < 4) {
-    sc = u8(q, j) & 63;
-    m = u8(q, j + 4) & 63;
-  } else {
-    sc = (u8(q, j + 4) & 0xf) | ((u8(q, j - 4) >> 6) << 4);
-    m = (u8(q, j + 4) >> 4) | ((u8(q, j) >> 6) << 4);
+// The header Q4_K and Q5_K super-blocks share: d:f16 @0, dmin:f16 @2, and @4 twelve bytes
+// packing eight 6-bit scales and eight 6-bit mins, one pair per 32-value sub-block.
+struct k_header {
+  float d;
+  float dmin;
+  const std::byte* packed;
+
+  explicit k_header(const std::byte* block)
+      : d(f16_to_f32(load_u16(block))), dmin(f16_to_f32(load_u16(block + 2))), packed(block + 4) {}
+
+  // Sub-block j (0..7) decodes as d * scale * q - dmin * min: returns {d * scale, dmin * min}.
+  std::pair<float, float> scale_min(int j) const {
+    int sc = 0;
+    int m = 0;
+    if (j < 4) {
+      sc = u8(packed, j) & 63;
+      m = u8(packed, j + 4) & 63;
+    } else {
+      sc = (u8(packed, j + 4) & 0xf) | ((u8(packed, j - 4) >> 6) << 4);
+      m = (u8(packed, j + 4) >> 4) | ((u8(packed, j) >> 6) << 4);
+    }
+    return {d * static_cast<float>(sc), dmin * static_cast<float>(m)};
+  }
+};
+
+// The inverse of k_header::scale_min's unpacking: eight 6-bit scales and mins into 12 bytes.
+void pack_scale_min_k(const std::array<int, 8>& sc, const std::array<int, 8>& m, std::byte* packed) {
+  for (int j = 0; j < 4; ++j) {
+    packed[j] = static_cast<std::byte>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    packed[j + 4] = static_cast<std::byte>((m[j] & 63) | ((m[j + 4] >> 4) << 6));
+    packed[j + 8] = static_cast<std::byte>((sc[j + 4] & 0xf) | ((m[j + 4] & 0xf) << 4));
   }
 }
 
 void dequant_q4_k(const std::byte* x, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, x += 144) {
-    const float d = f16_to_f32(load_u16(x));
-    const float dmin = f16_to_f32(load_u16(x + 2));
-    const std::byte* scales = x + 4;
+    const k_header h(x);
     const std::byte* q = x + 16;
     for (int j = 0; j < 4; ++j, q += 32) {  // 64 values per step: two 32-value sub-blocks
-      int sc = 0;
-      int m = 0;
-      scale_min_k4(2 * j, scales, sc, m);
-      const float d1 = d * static_cast<float>(sc);
-      const float m1 = dmin * static_cast<float>(m);
-      scale_min_k4(2 * j + 1, scales, sc, m);
-      const float d2 = d * static_cast<float>(sc);
-      const float m2 = dmin * static_cast<float>(m);
+      const auto [d1, m1] = h.scale_min(2 * j);
+      const auto [d2, m2] = h.scale_min(2 * j + 1);
       for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(u8(q, l) & 0xf) - m1;
       for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(u8(q, l) >> 4) - m2;
     }
@@ -297,20 +272,12 @@ void dequant_q4_k(const std::byte* x, float* y, int64_t nb) {
 
 void dequant_q5_k(const std::byte* x, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, x += 176) {
-    const float d = f16_to_f32(load_u16(x));
-    const float dmin = f16_to_f32(load_u16(x + 2));
-    const std::byte* scales = x + 4;
+    const k_header h(x);
     const std::byte* qh = x + 16;
     const std::byte* ql = x + 48;
     for (int j = 0; j < 4; ++j, ql += 32) {
-      int sc = 0;
-      int m = 0;
-      scale_min_k4(2 * j, scales, sc, m);
-      const float d1 = d * static_cast<float>(sc);
-      const float m1 = dmin * static_cast<float>(m);
-      scale_min_k4(2 * j + 1, scales, sc, m);
-      const float d2 = d * static_cast<float>(sc);
-      const float m2 = dmin * static_cast<float>(m);
+      const auto [d1, m1] = h.scale_min(2 * j);
+      const auto [d2, m2] = h.scale_min(2 * j + 1);
       const int bit_lo = 2 * j;
       const int bit_hi = 2 * j + 1;
       for (int l = 0; l < 32; ++l)
@@ -345,29 +312,31 @@ void dequant_q6_k(const std::byte* x, float* y, int64_t nb) {
   }
 }
 
-}  // namespace
+void dequant_f32(const std::byte* x, float* y, int64_t n) {
+  std::memcpy(y, x, static_cast<std::size_t>(n) * 4);
+}
+void dequant_f16(const std::byte* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f16_to_f32(load_u16(x + 2 * i));
+}
+void dequant_bf16(const std::byte* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_f32(load_u16(x + 2 * i));
+}
 
-void dequantize_row(tensor_type t, const std::byte* src, float* dst, int64_t n) {
-  if (!can_dequantize(t))
-    throw error("gguf.unsupported_type",
-                fmt::format("tensor type {} cannot be dequantised by moebench", name(t)));
-  const int64_t be = traits(t).block_elements;
-  MOEBENCH_CHECK(n >= 0 && n % be == 0, "dequantize_row: row length not a multiple of the block size");
-  const int64_t nb = n / be;
+// Converts nb blocks of x to f32 in y.
+using dequant_fn = void (*)(const std::byte* x, float* y, int64_t nb);
+
+// The one place that says which types moebench dequantises; nullptr for the others.
+dequant_fn dequantizer(tensor_type t) noexcept {
   switch (t) {
-    case tensor_type::f32: std::memcpy(dst, src, static_cast<std::size_t>(n) * 4); return;
-    case tensor_type::f16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
-      return;
-    case tensor_type::bf16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
-      return;
-    case tensor_type::q4_0: dequant_q4_0(src, dst, nb); return;
-    case tensor_type::q5_0: dequant_q5_0(src, dst, nb); return;
-    case tensor_type::q8_0: dequant_q8_0(src, dst, nb); return;
-    case tensor_type::q4_k: dequant_q4_k(src, dst, nb); return;
-    case tensor_type::q5_k: dequant_q5_k(src, dst, nb); return;
-    case tensor_type::q6_k: dequant_q6_k(src, dst, nb); return;
+    case tensor_type::f32: return dequant_f32;
+    case tensor_type::f16: return dequant_f16;
+    case tensor_type::bf16: return dequant_bf16;
+    case tensor_type::q8_0: return dequant_q8_0;
+    case tensor_type::q4_0: return dequant_q4_0;
+    case tensor_type::q5_0: return dequant_q5_0;
+    case tensor_type::q4_k: return dequant_q4_k;
+    case tensor_type::q5_k: return dequant_q5_k;
+    case tensor_type::q6_k: return dequant_q6_k;
     case tensor_type::q4_1:
     case tensor_type::q5_1:
     case tensor_type::q8_1:
@@ -393,9 +362,23 @@ void dequantize_row(tensor_type t, const std::byte* src, float* dst, int64_t n) 
     case tensor_type::mxfp4:
     case tensor_type::nvfp4:
     case tensor_type::q1_0:
-    case tensor_type::q2_0: break;
+    case tensor_type::q2_0: return nullptr;
   }
-  MOEBENCH_CHECK(false, "dequantize_row: unreachable");
+  return nullptr;
+}
+
+}  // namespace
+
+bool can_dequantize(tensor_type t) noexcept { return dequantizer(t) != nullptr; }
+
+void dequantize_row(tensor_type t, const std::byte* src, float* dst, int64_t n) {
+  const dequant_fn dequant = dequantizer(t);
+  if (dequant == nullptr)
+    throw error("gguf.unsupported_type",
+                fmt::format("tensor type {} cannot be dequantised by moebench", name(t)));
+  const int64_t be = traits(t).block_elements;
+  MOEBENCH_CHECK(n >= 0 && n % be == 0, "dequantize_row: row length not a multiple of the block size");
+  dequant(src, dst, n / be);
 }
 
 // ---- quantisation --------------------------------------------------------------------------
@@ -452,12 +435,7 @@ void quant_q4_k(const float* x, std::byte* y, int64_t nb) {
     }
     store_u16(y, d16);
     store_u16(y + 2, dmin16);
-    std::byte* scales = y + 4;
-    for (int j = 0; j < 4; ++j) {
-      scales[j] = static_cast<std::byte>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
-      scales[j + 4] = static_cast<std::byte>((m[j] & 63) | ((m[j + 4] >> 4) << 6));
-      scales[j + 8] = static_cast<std::byte>((sc[j + 4] & 0xf) | ((m[j + 4] & 0xf) << 4));
-    }
+    pack_scale_min_k(sc, m, y + 4);
     std::array<uint8_t, qk_k> q{};
     for (int j = 0; j < 8; ++j) {
       const float ds = dq * static_cast<float>(sc[j]);

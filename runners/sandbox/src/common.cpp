@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -177,6 +178,47 @@ std::string signal_name(int sig) {
     case SIGUSR2: return "SIGUSR2";
     default: return "signal " + std::to_string(sig);
   }
+}
+
+void take_output(pump_result& pr, exec_result& r) {
+  r.stdout_text = std::move(pr.out);
+  r.stderr_text = std::move(pr.err);
+  r.stdout_bytes_total = pr.out_total;
+  r.stderr_bytes_total = pr.err_total;
+  r.stdout_truncated = pr.out_truncated;
+  r.stderr_truncated = pr.err_truncated;
+}
+
+int spawn_init(pid_t& pid, const std::string& path, std::vector<std::string> argv,
+               std::vector<std::string> env, std::span<const child_fd> fds) {
+  auto pointers = [](std::vector<std::string>& v) {
+    std::vector<char*> p;
+    for (auto& a : v) p.push_back(a.data());
+    p.push_back(nullptr);
+    return p;
+  };
+  std::vector<char*> cargv = pointers(argv);
+  std::vector<char*> cenv = pointers(env);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (const child_fd& f : fds) {
+    if (f.parent >= 0)
+      posix_spawn_file_actions_adddup2(&fa, f.parent, f.child);
+    else
+      posix_spawn_file_actions_addopen(&fa, f.child, "/dev/null", f.child == 0 ? O_RDONLY : O_WRONLY, 0);
+  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  const int rc = ::posix_spawn(&pid, path.c_str(), &fa, &attr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc;
 }
 
 bool safe_relative_path(std::string_view p) {

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "init_report.h"
 #include "moebench/executor.h"
@@ -52,6 +54,20 @@ class unique_fd {
 // Both ends O_CLOEXEC: concurrent spawns on other threads never inherit them.
 std::pair<unique_fd, unique_fd> make_pipe();
 
+// Descriptor `child` of a spawned init: a dup of `parent`, or /dev/null (read-only as stdin,
+// write-only otherwise) when parent is -1.
+struct child_fd {
+  int child = -1;
+  int parent = -1;
+};
+
+// posix_spawn of the init program `path` as a new session leader (so that its whole tree can be
+// signalled as a group) with an empty signal mask and every signal at its default disposition
+// (what the harness blocks or ignores must not leak into the sandbox). The child gets exactly
+// `fds` besides what is not close-on-exec. Returns posix_spawn's error number, 0 on success.
+int spawn_init(pid_t& pid, const std::string& path, std::vector<std::string> argv,
+               std::vector<std::string> env, std::span<const child_fd> fds);
+
 // Reads stdout, stderr, the result channel and the status channel concurrently until the
 // status channel closes (the supervisor is gone) and the other pipes drain. Output beyond the
 // cap is counted but not kept; the first overflow calls on_output_cap once.
@@ -68,6 +84,8 @@ struct pump_result {
 pump_result pump(const pump_fds& fds, int64_t cap_bytes, int64_t backstop_deadline_ns,
                  const std::function<void()>& on_output_cap,
                  const std::function<void()>& on_backstop);
+// Moves the captured stdout and stderr, with their totals and truncation flags, into r.
+void take_output(pump_result& pr, exec_result& r);
 
 // Inputs of the classification, gathered by a backend.
 struct outcome {

@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -170,28 +169,8 @@ class ns_executor final : public executor {
     ::fcntl(log_r.get(), F_SETFL, O_NONBLOCK);
     inst->log = std::move(log_r);
 
-    std::vector<std::string> args = {init_path_, "zygote", options_.python};
-    std::vector<char*> cargv;
-    for (auto& a : args) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    char* cenv[] = {nullptr};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, log_w_high.get(), 2);
-    posix_spawn_file_actions_adddup2(&fa, child_ctl.get(), 3);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = ::posix_spawn(&inst->pid, init_path_.c_str(), &fa, &attr, cargv.data(), cenv);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    const child_fd fds[] = {{0, -1}, {1, -1}, {2, log_w_high.get()}, {3, child_ctl.get()}};
+    const int rc = spawn_init(inst->pid, init_path_, {init_path_, "zygote", options_.python}, {}, fds);
     if (rc != 0) {
       inst->pid = -1;
       throw std::runtime_error("posix_spawn " + init_path_ + ": " + strerror(rc));
@@ -290,12 +269,7 @@ class ns_executor final : public executor {
           inst.broken = true;
           ::kill(inst.pid, SIGKILL);
         });
-    r.stdout_text = std::move(pr.out);
-    r.stderr_text = std::move(pr.err);
-    r.stdout_bytes_total = pr.out_total;
-    r.stderr_bytes_total = pr.err_total;
-    r.stdout_truncated = pr.out_truncated;
-    r.stderr_truncated = pr.err_truncated;
+    take_output(pr, r);
 
     std::vector<init_report> reps;
     bool malformed = false;

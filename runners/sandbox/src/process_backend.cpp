@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -175,36 +174,12 @@ class process_executor final : public executor {
         workdir.string(),
         "--"};
     args.insert(args.end(), argv.begin(), argv.end());
-    std::vector<char*> cargv;
-    for (auto& a : args) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    std::vector<std::string> env = scrubbed_environment(workdir.string());
-    std::vector<char*> cenv;
-    for (auto& e : env) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-    posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-    posix_spawn_file_actions_adddup2(&fa, st_w.get(), 3);
-    posix_spawn_file_actions_adddup2(&fa, nonce_r.get(), 4);
-    posix_spawn_file_actions_adddup2(&fa, res_w.get(), 5);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    const child_fd fds[] = {{0, -1},          {1, out_w.get()},   {2, err_w.get()},
+                            {3, st_w.get()},  {4, nonce_r.get()}, {5, res_w.get()}};
     pid_t init_pid = -1;
     const int64_t t_launch = now_ns();
-    const int rc = posix_spawn(&init_pid, init_path_.c_str(), &fa, &attr, cargv.data(), cenv.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    const int rc =
+        spawn_init(init_pid, init_path_, std::move(args), scrubbed_environment(workdir.string()), fds);
     out_w.reset();
     err_w.reset();
     st_w.reset();
@@ -219,12 +194,7 @@ class process_executor final : public executor {
     int st = 0;
     while (::waitpid(init_pid, &st, 0) < 0 && errno == EINTR) {
     }
-    r.stdout_text = std::move(pr.out);
-    r.stderr_text = std::move(pr.err);
-    r.stdout_bytes_total = pr.out_total;
-    r.stderr_bytes_total = pr.err_total;
-    r.stdout_truncated = pr.out_truncated;
-    r.stderr_truncated = pr.err_truncated;
+    take_output(pr, r);
     outcome o;
     o.init = parse_init_report(pr.status);
     o.result_text = std::move(pr.result);

@@ -6,8 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "byte_map.h"
 #include "moebench/error.h"
+#include "moebench/model/gpt2_bytes.h"
 #include "moebench/text.h"
 #include "pre_tokenizer.h"
 
@@ -238,7 +238,7 @@ tokenizer::tokenizer(const vocabulary& v) {
   t->eos = check_id(v.eos, "tokenizer.ggml.eos_token_id", t->add_eos);
 
   // Decoded bytes of each token, and the byte-level index.
-  const auto& bm = detail::gpt2_byte_map();
+  const auto& bm = gguf::gpt2_byte_map();
   t->decoded.resize(n);
   t->special.assign(n, 0);
   t->always_special.assign(n, 0);

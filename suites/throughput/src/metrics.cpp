@@ -199,4 +199,27 @@ scenario_result compute_metrics(const std::vector<query_record>& records, int64_
   return out;
 }
 
+std::optional<decode_bandwidth> measure_decode_bandwidth(const std::vector<query_record>& records,
+                                                         const decode_traffic& traffic) {
+  decode_bandwidth d;
+  double context_sum = 0;
+  int64_t decode_ns = 0;
+  for (const query_record& q : records) {
+    if (q.status != outcome::ok || q.output_tokens < 2 || q.first_chunk_ns < 0 || q.complete_ns < q.first_chunk_ns)
+      continue;
+    const double steps = static_cast<double>(q.output_tokens - 1);
+    d.queries += 1;
+    d.decoded_tokens += q.output_tokens - 1;
+    decode_ns += q.complete_ns - q.first_chunk_ns;
+    context_sum += steps * static_cast<double>(q.input_tokens) + steps * static_cast<double>(q.output_tokens) / 2;
+  }
+  if (d.decoded_tokens == 0 || decode_ns <= 0) return std::nullopt;
+  d.decode_s = static_cast<double>(decode_ns) / 1e9;
+  d.decode_tok_s = static_cast<double>(d.decoded_tokens) / d.decode_s;
+  d.mean_context_tokens = context_sum / static_cast<double>(d.decoded_tokens);
+  d.bytes_per_token = traffic.weight_bytes_per_token + traffic.kv_bytes_per_context_token * d.mean_context_tokens;
+  d.achieved_gbs = d.bytes_per_token * d.decode_tok_s / 1e9;
+  return d;
+}
+
 }  // namespace moebench::throughput

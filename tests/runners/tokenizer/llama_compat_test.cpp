@@ -13,6 +13,7 @@
 #include "llama_oracle.h"
 #include "moebench/model/gguf.h"
 #include "moebench/model/gguf_writer.h"
+#include "moebench/model/gpt2_bytes.h"
 #include "moebench/text.h"
 #include "moebench/tokenizer/tokenizer.h"
 
@@ -162,30 +163,12 @@ std::vector<std::string> corpus() {
 
 class llama_oracle : public ::testing::TestWithParam<std::string> {};
 
-// The GPT-2 spelling of byte b (see byte_map.h).
-std::string mapped(unsigned char b) {
-  auto printable = [](int x) { return (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE; };
-  uint32_t cp = b;
-  if (!printable(b)) {
-    cp = 256;
-    for (int x = 0; x < b; ++x) cp += printable(x) ? 0 : 1;
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else {
-    s += static_cast<char>(0xC0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return s;
-}
-
 // decode(encode(x)) == x holds when every byte has a normal token. Some vocabularies lack one
 // (deepseek-coder has no token for U+000B) or spell bytes as user-defined tokens, which llama.cpp
 // then renders as their text: there the ids are still compared, the round trip is not.
 bool round_trips(const tokenizer& tok) {
   for (int b = 0; b < 256; ++b) {
-    const auto id = tok.find(mapped(static_cast<unsigned char>(b)));
+    const auto id = tok.find(gguf::gpt2_byte_map().encode(static_cast<uint8_t>(b)));
     if (!id || tok.type(*id) != token_type::normal) return false;
   }
   return true;

@@ -5,36 +5,16 @@
 #include "moebench/error.h"
 #include "moebench/model/gguf.h"
 #include "moebench/model/gguf_writer.h"
+#include "moebench/model/gpt2_bytes.h"
 
 namespace moebench::tokenizer {
 namespace {
-
-// The GPT-2 spelling of a byte: printable Latin-1 stands for itself, the rest from U+0100 on.
-std::string mapped(unsigned char b) {
-  const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-  uint32_t cp = b;
-  if (!printable) {
-    cp = 256;
-    for (int x = 0; x < b; ++x) {
-      const bool p = (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE;
-      if (!p) ++cp;
-    }
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else {
-    s += static_cast<char>(0xC0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return s;
-}
 
 // 256 byte tokens (id = byte), then `extra` tokens in order.
 vocabulary byte_vocab(std::vector<std::string> extra, std::vector<std::string> merges,
                       std::string pre = "gpt-2") {
   vocabulary v;
-  for (int b = 0; b < 256; ++b) v.tokens.push_back(mapped(static_cast<unsigned char>(b)));
+  v.tokens = gguf::gpt2_byte_tokens();
   for (auto& e : extra) v.tokens.push_back(std::move(e));
   v.merges = std::move(merges);
   v.pre = std::move(pre);
@@ -183,8 +163,7 @@ gguf::file gguf_with(const std::string& model, const std::string& pre) {
   w.set("general.architecture", gguf::owned_value::string("llama"));
   w.set("tokenizer.ggml.model", gguf::owned_value::string(model));
   w.set("tokenizer.ggml.pre", gguf::owned_value::string(pre));
-  std::vector<std::string> tokens;
-  for (int b = 0; b < 256; ++b) tokens.push_back(mapped(static_cast<unsigned char>(b)));
+  std::vector<std::string> tokens = gguf::gpt2_byte_tokens();
   tokens.push_back("ab");
   w.set("tokenizer.ggml.tokens", gguf::owned_value::string_array(tokens));
   const std::vector<std::string> merges{"a b"};

@@ -61,12 +61,17 @@ TEST(throughput_cli, server_run_puts_every_metric_in_results_json) {
   EXPECT_TRUE(s["validity"].at("valid").get<bool>()) << s["validity"].dump();
   // The schedule seed is recorded, and the journal holds one record per query.
   EXPECT_TRUE(results.at("seeds").contains("schedule"));
-  int64_t lines = 0;
+  int64_t lines = 0, levels = 0;
   for_each_jsonl(run / "samples.jsonl", [&](const nlohmann::json& j, int64_t) {
+    if (j.at("type") == "level") {
+      ++levels;
+      return;
+    }
     ++lines;
     EXPECT_GE(j.at("issued_ns").get<int64_t>(), j.at("scheduled_ns").get<int64_t>());
   });
   EXPECT_EQ(lines, 20);
+  EXPECT_EQ(levels, 1);
   const auto run_json = nlohmann::json::parse(slurp(run / "run.json"));
   EXPECT_TRUE(run_json.at("target").at("id").get<std::string>().starts_with("cpu-"));
   EXPECT_NE(r.out.find("VALID"), std::string::npos);

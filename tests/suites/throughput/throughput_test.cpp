@@ -413,6 +413,39 @@ TEST(loadgen, threaded_fake_runner_queues_beyond_its_slots_and_completes_everyth
   }
 }
 
+TEST(decode_bandwidth, matches_hand_computed_bytes_rate_and_context) {
+  // Query 0: 10 prompt tokens, 5 output tokens, first chunk at 100 ms, done at 500 ms: 4 decoded
+  // tokens in 0.4 s, at contexts 11, 12, 13, 14. Query 1: 20 prompt, 3 output, 1.0 s .. 1.2 s:
+  // 2 decoded tokens in 0.2 s at contexts 21, 22. Query 2 failed and query 3 produced one
+  // token: neither counts.
+  std::vector<query_record> r(4);
+  const auto set = [&](std::size_t i, int64_t in, int64_t out, int64_t first_ms, int64_t done_ms) {
+    r[i].input_tokens = in;
+    r[i].output_tokens = out;
+    r[i].first_chunk_ns = first_ms * 1'000'000;
+    r[i].complete_ns = done_ms * 1'000'000;
+  };
+  set(0, 10, 5, 100, 500);
+  set(1, 20, 3, 1000, 1200);
+  set(2, 30, 9, 0, 5000);
+  r[2].status = outcome::internal;
+  set(3, 7, 1, 10, 10);
+  const decode_traffic traffic{1'000'000, 1000};
+  const auto d = measure_decode_bandwidth(r, traffic);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->queries, 2);
+  EXPECT_EQ(d->decoded_tokens, 6);
+  EXPECT_NEAR(d->decode_s, 0.6, 1e-12);
+  EXPECT_NEAR(d->decode_tok_s, 10.0, 1e-9);
+  // (11 + 12 + 13 + 14 + 21 + 22) / 6 = 93 / 6 = 15.5 (the formula's in + out/2 per query:
+  // 4 x 12.5 + 2 x 21.5 = 93).
+  EXPECT_NEAR(d->mean_context_tokens, 15.5, 1e-12);
+  EXPECT_NEAR(d->bytes_per_token, 1'000'000 + 15'500, 1e-6);
+  EXPECT_NEAR(d->achieved_gbs, 1'015'500 * 10.0 / 1e9, 1e-15);
+  // Nothing decoded beyond a first token: no measurement, not a division by zero.
+  EXPECT_FALSE(measure_decode_bandwidth({r[2], r[3]}, traffic).has_value());
+}
+
 TEST(sweep, saturates_below_a_five_percent_gain_over_the_best_level_before) {
   EXPECT_FALSE(sweep_saturated(0, 100, true));
   EXPECT_FALSE(sweep_saturated(100, 105, false));

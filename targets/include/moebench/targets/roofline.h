@@ -4,6 +4,7 @@
 // calibration efficiency. HARDWARE_AND_METRICS.md section 8 gives the derivation; docs/targets.md
 // the formulas as implemented.
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,7 +16,7 @@
 
 namespace moebench::targets {
 
-enum class precision { bf16, fp16, fp8, int8, int4 };
+enum class precision { fp32, bf16, fp16, fp8, int8, int4 };
 std::string_view to_string(precision p) noexcept;
 precision precision_from_string(std::string_view s);
 double bytes_per_value(precision p) noexcept;
@@ -31,6 +32,8 @@ struct model_config {
   // total_params, active_params, layers, moe_layers, hidden, attention_heads, routed_experts,
   // experts_per_token, shared_experts, and per attention kind: kv_lora_rank + rope_dim (mla),
   // kv_heads + head_dim (gqa), kv_bytes_per_token + attn_flops_per_context_token (explicit).
+  // Optional bytes_per_weight: the stored size per parameter when it is not a plain
+  // precision's (a GGUF quantisation with block scales, e.g. Q8_0 = 34/32 bytes).
   std::map<std::string, sourced_figure> figures;
   attention_kind attention = attention_kind::mla;
   std::map<std::string, std::string> sources;
@@ -43,7 +46,22 @@ void to_json(nlohmann::json& j, const model_config& m);
 std::vector<model_config> parse_model_configs(std::string_view json_text, const std::string& file);
 const std::vector<model_config>& builtin_model_configs();
 // A built-in id or a path to a JSON file with the same layout (one model in "models").
+// A built-in id, a path to a JSON file with the same layout (one model in "models"), or a
+// GGUF ("gguf:PATH" or a path ending in .gguf: model_config_from_gguf).
 model_config load_model_config(const std::string& name_or_file);
+
+// A model config read from a GGUF's metadata and tensor table, counted by the same rules as
+// `moebench model inspect` (moebench::model::summarize): total and active parameters, experts,
+// layers, attention (MLA when the file keeps the latent cache, GQA otherwise; explicit bytes
+// when keys and values differ in length), weight precision from the tensor types (the type
+// holding most weight bytes; bytes_per_weight = weight bytes / parameters) and an f16 KV cache,
+// as llama.cpp allocates it by default. Every figure is flagged model_file.
+model_config model_config_from_gguf(const std::filesystem::path& path);
+
+// KV-cache values (not bytes) per token of context over all layers: (kv_lora_rank + rope_dim)
+// x layers for MLA, 2 x kv_heads x head_dim x layers for GQA; explicit configs give bytes only,
+// so this is their bytes / bytes_per_value(kv_precision).
+double kv_values_per_token(const model_config& m);
 
 // Quantities derived from a config; pure arithmetic, checked by hand in the tests.
 struct model_derived {

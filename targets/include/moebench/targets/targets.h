@@ -21,6 +21,7 @@ enum class figure_flag {
   vendor_model,  // a vendor's own modelling tool or modelled rate
   estimate,      // third-party model, assumption or inference
   measured,      // measured by moebench on this host
+  model_file,    // read from the model file itself (GGUF metadata and tensor table)
 };
 // How directly the figure was read (HARDWARE_AND_METRICS.md marks: primary, secondary copy,
 // unverified or conflicting, arithmetic from other figures).

@@ -155,6 +155,32 @@ struct scenario_result {
 scenario_result compute_metrics(const std::vector<query_record>& records, int64_t start_ns,
                                 const slo& s, const validity_rules& rules, scenario mode);
 
+// Achieved decode memory bandwidth: what a measured run says about the fraction of a memory
+// roof a runner reaches. Decode time and token counts come from the load generator's own
+// timestamps (per query: complete - first chunk for output_tokens - 1 tokens, the TPOT
+// definition); the bytes per decoded token come from the model: its active weight bytes plus
+// the KV cache read at the context each decode step sees. Meaningful as a bandwidth only when
+// decode steps carry one sequence (a runner that serves requests one at a time, or
+// concurrency 1): the caller decides.
+struct decode_traffic {
+  double weight_bytes_per_token = 0;      // weights read per decode step
+  double kv_bytes_per_context_token = 0;  // KV cache bytes read per token of context
+};
+struct decode_bandwidth {
+  int64_t queries = 0;              // ok queries with more than one output token
+  int64_t decoded_tokens = 0;       // sum of output_tokens - 1
+  double decode_s = 0;              // sum of complete - first chunk
+  double decode_tok_s = 0;          // decoded_tokens / decode_s
+  // Decoding output token j (j = 1 .. out-1) of a query with `in` prompt tokens reads the KV of
+  // in + j positions; this is that context averaged over every decoded token.
+  double mean_context_tokens = 0;
+  double bytes_per_token = 0;       // weights + kv * mean context
+  double achieved_gbs = 0;          // bytes_per_token * decode_tok_s / 1e9
+};
+// nullopt when no query decoded more than one token.
+std::optional<decode_bandwidth> measure_decode_bandwidth(const std::vector<query_record>& records,
+                                                         const decode_traffic& traffic);
+
 // The sweep stops at the first level (after the first) whose output tok/s is below
 // sweep_saturation_gain x the best of the levels before it.
 inline constexpr double sweep_saturation_gain = 1.05;

@@ -1,6 +1,6 @@
-#include "byte_map.h"
+#include "moebench/model/gpt2_bytes.h"
 
-namespace moebench::tokenizer::detail {
+namespace moebench::gguf {
 
 byte_map::byte_map() {
   to_byte_.fill(-1);
@@ -55,4 +55,11 @@ const byte_map& gpt2_byte_map() {
   return map;
 }
 
-}  // namespace moebench::tokenizer::detail
+std::vector<std::string> gpt2_byte_tokens() {
+  std::vector<std::string> out;
+  out.reserve(256);
+  for (int b = 0; b < 256; ++b) out.emplace_back(gpt2_byte_map().encode(static_cast<uint8_t>(b)));
+  return out;
+}
+
+}  // namespace moebench::gguf

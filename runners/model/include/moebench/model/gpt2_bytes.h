@@ -1,14 +1,17 @@
 #pragma once
 // The GPT-2 byte <-> Unicode mapping of byte-level BPE: every byte is shown as one printable
-// code point so that vocabularies and merges are plain text. Printable Latin-1 bytes ('!'..'~',
-// U+00A1..U+00AC, U+00AE..U+00FF) map to themselves; the other 68 bytes, in increasing order,
-// map to U+0100, U+0101, ...
+// code point so that vocabularies and merges are plain text. GGUF files spell the tokens and
+// merges of byte-level vocabularies (tokenizer.ggml.model "gpt2") this way, so both the
+// tokenizer and the built-in vocabulary of synthetic models use it. Printable Latin-1 bytes
+// ('!'..'~', U+00A1..U+00AC, U+00AE..U+00FF) map to themselves; the other 68 bytes, in
+// increasing order, map to U+0100, U+0101, ...
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
-namespace moebench::tokenizer::detail {
+namespace moebench::gguf {
 
 class byte_map {
  public:
@@ -30,5 +33,7 @@ class byte_map {
 };
 
 const byte_map& gpt2_byte_map();
+// The spellings of bytes 0..255 in order: the first 256 tokens of a byte-level vocabulary.
+std::vector<std::string> gpt2_byte_tokens();
 
-}  // namespace moebench::tokenizer::detail
+}  // namespace moebench::gguf
