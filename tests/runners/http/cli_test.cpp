@@ -245,7 +245,9 @@ TEST(http_cli, token_counts_say_where_they_come_from) {
                            "--out", (dir / "runs").string(), "--run-id", "tp"},
                           dir.path());
   ASSERT_EQ(tp.exit_code, 0) << tp.out << tp.err;
-  const auto queries = read_jsonl(dir / "runs" / "tp" / "samples.jsonl");
+  std::vector<nlohmann::json> queries;
+  for (auto& rec : read_jsonl(dir / "runs" / "tp" / "samples.jsonl"))
+    if (rec.at("type") == "query") queries.push_back(std::move(rec));
   ASSERT_EQ(queries.size(), 4u);
   for (const auto& q : queries) {
     EXPECT_EQ(q.at("token_source"), "tokenizer") << q.dump();
