@@ -471,9 +471,14 @@ class openai_runner final : public runner {
     std::string message = what + ec.message();
     if (verify_result != X509_V_OK) {
       message += std::string(": ") + ::X509_verify_cert_error_string(verify_result);
+      const bool unknown_issuer = verify_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                                  verify_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                                  verify_result == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+                                  verify_result == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                                  verify_result == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
       if (verify_result == X509_V_ERR_HOSTNAME_MISMATCH || verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH)
         message += " (the certificate is not valid for '" + url_.host + "')";
-      else
+      else if (unknown_issuer)
         message += options_.ca_file.empty()
                        ? " (not trusted by the system store; a private CA is trusted with ?ca_file=PATH)"
                        : " (not trusted by the system store or ca_file " + options_.ca_file + ")";
