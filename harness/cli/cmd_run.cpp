@@ -43,6 +43,7 @@ struct run_request {
   int64_t limit = 0;
   uint64_t seed = 0;
   std::optional<uint64_t> seed_sampling, seed_bootstrap;
+  std::optional<uint64_t> seed_retry_jitter;  // openai: only
   double timeout_s = 10.0;
   double cpu_s = 5.0;
   int64_t memory_mb = 1024;
@@ -51,6 +52,7 @@ struct run_request {
   std::string sandbox = "auto";
   bool require_isolation = false;
   std::string api_key_env;  // the variable's name only; the key is never recorded
+  std::string tokenizer;    // openai: GGUF counting tokens when the server sends no usage
 };
 
 void to_json(nlohmann::json& j, const run_request& r) {
@@ -62,6 +64,8 @@ void to_json(nlohmann::json& j, const run_request& r) {
        {"require_isolation", r.require_isolation}, {"api_key_env", r.api_key_env}};
   j["seed_sampling"] = r.seed_sampling ? nlohmann::json(*r.seed_sampling) : nlohmann::json(nullptr);
   j["seed_bootstrap"] = r.seed_bootstrap ? nlohmann::json(*r.seed_bootstrap) : nlohmann::json(nullptr);
+  j["seed_retry_jitter"] = r.seed_retry_jitter ? nlohmann::json(*r.seed_retry_jitter) : nlohmann::json(nullptr);
+  j["tokenizer"] = r.tokenizer;
 }
 
 void from_json(const nlohmann::json& j, run_request& r) {
@@ -83,6 +87,10 @@ void from_json(const nlohmann::json& j, run_request& r) {
   r.api_key_env = j.value("api_key_env", std::string());
   if (!j.at("seed_sampling").is_null()) r.seed_sampling = j.at("seed_sampling").get<uint64_t>();
   if (!j.at("seed_bootstrap").is_null()) r.seed_bootstrap = j.at("seed_bootstrap").get<uint64_t>();
+  // Optional: run.json files written before these existed.
+  if (const auto it = j.find("seed_retry_jitter"); it != j.end() && !it->is_null())
+    r.seed_retry_jitter = it->get<uint64_t>();
+  r.tokenizer = j.value("tokenizer", std::string());
 }
 
 struct run_runtime {
@@ -155,6 +163,14 @@ prepared_run prepare(const run_request& req) {
   humaneval::problem_set problems = humaneval::load_problems(req.problems);
 
   const std::string spec = model_spec(req);
+  const bool remote = spec.starts_with("openai:");
+  if (!req.tokenizer.empty() && !remote)
+    throw error("cli.conflict", {"", 0, "--tokenizer"},
+                "--tokenizer counts the tokens of an openai: model; other runners count their own");
+  p.seeds = {{"sampling", req.seed_sampling.value_or(derive_seed(req.seed, "sampling"))},
+             {"bootstrap", req.seed_bootstrap.value_or(derive_seed(req.seed, "bootstrap"))}};
+  // Only a remote model retries, so only its runs carry (and hash) the jitter seed.
+  if (remote) p.seeds["retry_jitter"] = req.seed_retry_jitter.value_or(derive_seed(req.seed, "retry_jitter"));
   std::unique_ptr<replay_runner> replay;
   if (spec.starts_with("replay:")) {
     p.samples_path = spec.substr(7);
@@ -163,11 +179,10 @@ prepared_run prepare(const run_request& req) {
       if (!problems.index.contains(e.task_id))
         throw error("replay.unknown_task", {p.samples_path, e.line, "task_id"},
                     "task_id '" + e.task_id + "' is not in the problems (" + problems.source + ")");
-  } else if (spec.starts_with("openai:")) {
-    openai_options o = parse_openai_spec(spec);
-    o.api_key = api_key_from_env(req.api_key_env, "--api-key-env");
-    o.jitter_seed = derive_seed(req.seed, "retry_jitter");
-    p.model = make_openai_runner(std::move(o));
+  } else if (remote) {
+    p.model = make_runner(spec, {.api_key = api_key_from_env(req.api_key_env, "--api-key-env"),
+                                 .retry_jitter_seed = p.seeds.at("retry_jitter"),
+                                 .tokenizer = req.tokenizer});
   } else {
     p.model = make_runner(spec);
   }
@@ -196,8 +211,6 @@ prepared_run prepare(const run_request& req) {
     p.plan = plan_samples(*p.suite, req.n);
   }
 
-  p.seeds = {{"sampling", req.seed_sampling.value_or(derive_seed(req.seed, "sampling"))},
-             {"bootstrap", req.seed_bootstrap.value_or(derive_seed(req.seed, "bootstrap"))}};
   p.generation.temperature = req.temperature;
   p.generation.max_tokens = req.max_tokens;
 
@@ -224,6 +237,7 @@ prepared_run prepare(const run_request& req) {
                  {"generation", {{"temperature", req.temperature}, {"max_tokens", req.max_tokens}}},
                  {"seeds", p.seeds},
                  {"require_isolation", req.require_isolation}};
+  if (!req.tokenizer.empty()) p.effective["token_counter"] = "tokenizer:" + req.tokenizer;
   return p;
 }
 
@@ -300,6 +314,7 @@ int execute_run(const run_request& req, const run_runtime& rt) {
   result.model = run_json.at("model");
   result.executor = run_json.at("executor");
   result.suites.push_back(p.suite->aggregate(outcome.records, p.seeds));
+  result.suites.back().token_sources = count_token_sources(outcome.records);
   if (model_spec(req).starts_with("gguf:")) result.model["telemetry"] = engine::aggregate_telemetry(outcome.records);
   auto& ex = result.execution;
   ex.wall_ns = now_ns() - start_ns;
@@ -339,6 +354,7 @@ void add_run_command(CLI::App& app, context& ctx) {
   cmd->add_option("--seed", req->seed, "Base seed; named seeds derive from it")->capture_default_str();
   cmd->add_option("--seed-sampling", req->seed_sampling, "Override the sampling seed");
   cmd->add_option("--seed-bootstrap", req->seed_bootstrap, "Override the bootstrap seed");
+  cmd->add_option("--seed-retry-jitter", req->seed_retry_jitter, "openai: override the retry-jitter seed");
   cmd->add_option("--timeout-s", req->timeout_s, "Wall-clock limit per sample")->capture_default_str();
   cmd->add_option("--cpu-s", req->cpu_s, "CPU-time limit per sample")->capture_default_str();
   cmd->add_option("--memory-mb", req->memory_mb, "Memory limit per sample")->capture_default_str();
@@ -374,14 +390,16 @@ void add_run_command(CLI::App& app, context& ctx) {
       if (!rt->resume.empty())
         throw error("cli.conflict", {"", 0, "--resume"}, "--resume takes a run directory, not --suite");
       ctx.exit_code = run_measurement({req->suite, req->model, cmd->count("--model") > 0, req->seed,
-                                       req->temperature, rt->out, rt->run_id},
+                                       req->temperature, rt->out, rt->run_id, req->api_key_env,
+                                       req->seed_retry_jitter},
                                       *measurement);
       return;
     }
     if (!rt->resume.empty()) {
       // Only runtime knobs may accompany --resume: the run's settings come from run.json.
       for (const char* flag : {"--suite", "--model", "--samples", "--problems", "--k", "--n", "--limit",
-                               "--seed", "--seed-sampling", "--seed-bootstrap", "--timeout-s", "--cpu-s",
+                               "--seed", "--seed-sampling", "--seed-bootstrap", "--seed-retry-jitter",
+                               "--tokenizer", "--timeout-s", "--cpu-s",
                                "--memory-mb", "--temperature", "--max-tokens", "--sandbox",
                                "--require-isolation", "--out", "--run-id", "--api-key-env"})
         if (cmd->count(flag) > 0)
@@ -400,6 +418,8 @@ void add_run_command(CLI::App& app, context& ctx) {
       }
     } else if (req->suite.empty()) {
       throw error("cli.missing", {"", 0, "--suite"}, "--suite is required (or --resume DIR)");
+    } else {
+      req->tokenizer = measurement->tokenizer;
     }
     ctx.exit_code = execute_run(*req, *rt);
   });

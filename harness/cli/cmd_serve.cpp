@@ -53,6 +53,8 @@ struct serve_request {
   std::string api_key_env;
   double shutdown_grace_s = 10;
   double idle_timeout_s = 30;
+  std::string tls_cert;  // PEM; with tls_key: HTTPS
+  std::string tls_key;
 };
 
 int execute_serve(const serve_request& r) {
@@ -98,11 +100,14 @@ int execute_serve(const serve_request& r) {
   so.shutdown_grace_ms = static_cast<int64_t>(r.shutdown_grace_s * 1000);
   so.idle_timeout_ms = static_cast<int64_t>(r.idle_timeout_s * 1000);
   so.handle_signals = true;
+  so.tls_cert_file = r.tls_cert;
+  so.tls_key_file = r.tls_key;
   raise_open_file_limit();
   serve::server srv(so, factory);
   // The port file appears complete or not at all: a test polls for it.
   if (!r.port_file.empty()) write_file_atomic(r.port_file, std::to_string(srv.port()) + "\n");
-  fmt::print("moebench serve: model {} listening on http://{}:{}/v1\n", srv.card().id, r.host, srv.port());
+  fmt::print("moebench serve: model {} listening on {}://{}:{}/v1\n", srv.card().id,
+             r.tls_cert.empty() ? "http" : "https", r.host, srv.port());
   std::fflush(stdout);
   srv.run();
   const serve::server_stats s = srv.stats();
@@ -147,6 +152,8 @@ void add_serve_command(CLI::App& app, context& ctx) {
                   "On SIGTERM, let in-flight generations run this long before cutting them")->capture_default_str();
   cmd->add_option("--idle-timeout-s", r->idle_timeout_s, "Close idle keep-alive connections after this long")
       ->capture_default_str();
+  cmd->add_option("--tls-cert", r->tls_cert, "Serve HTTPS with this PEM certificate (chain); needs --tls-key");
+  cmd->add_option("--tls-key", r->tls_key, "PEM private key of --tls-cert");
   cmd->callback([r, &ctx] { ctx.exit_code = execute_serve(*r); });
 }
 

@@ -23,6 +23,7 @@
 #include "moebench/targets/targets.h"
 #include "moebench/text.h"
 #include "moebench/tokenizer/tokenizer.h"
+#include "commands.h"
 #include "run_dir.h"
 #include "runner_factory.h"
 
@@ -250,6 +251,17 @@ tp::prompt_synthesizer make_synthesizer(const measurement_common& c, const measu
       "tokenizer:" + path);
 }
 
+// Builds --model's runner. A remote (openai:) model also gets its API key, the named seed of its
+// retry jitter (added to `seeds`) and --tokenizer to count tokens the server does not report.
+std::unique_ptr<runner> make_measured_runner(const measurement_common& c, const measurement_request& r,
+                                             std::map<std::string, uint64_t>& seeds) {
+  if (!c.model.starts_with("openai:")) return make_runner(c.model);
+  seeds["retry_jitter"] = c.seed_retry_jitter.value_or(derive_seed(c.seed, "retry_jitter"));
+  return make_runner(c.model, {.api_key = api_key_from_env(c.api_key_env, "--api-key-env"),
+                               .retry_jitter_seed = seeds.at("retry_jitter"),
+                               .tokenizer = r.tokenizer});
+}
+
 // What the model says a decode step reads, for the bandwidth calibration. Known for the
 // in-process engine only: its runner info carries the active weight bytes per token, and its KV
 // cache is f32 with the layout the file implies (the MLA latent for deepseek2).
@@ -319,7 +331,10 @@ measured_level measure_level(runner& model, const std::vector<tp::query>& querie
   add_cost_metrics(out.result.metrics, rt.target, rt.devices, rate("input_tok_s"), rate("output_tok_s"),
                    rate("total_tok_s"), sr.ok, figure_kind::measured, watts);
   bool exact = true;
-  for (const auto& q : ir.records) exact = exact && q.input_tokens_reported;
+  for (const auto& q : ir.records) {
+    exact = exact && q.input_tokens_reported;
+    out.result.token_sources[std::string(to_string(q.token_source))] += 1;
+  }
   per_task["input_tokens_source"] = exact ? "runner" : "target (runner did not report prompt tokens)";
 
   nlohmann::json calib = {{"kind", "measured"}, {"target", rt.target.id}, {"basis", dm.basis}};
@@ -367,6 +382,7 @@ nlohmann::json record_json(const tp::query_record& q, int64_t start_ns, const st
                       {"input_tokens", q.input_tokens},
                       {"input_tokens_reported", q.input_tokens_reported},
                       {"output_tokens", q.output_tokens},
+                      {"token_source", to_string(q.token_source)},
                       {"scheduled_ns", q.scheduled_ns - start_ns},
                       {"issued_ns", q.issued_ns - start_ns},
                       {"first_chunk_ns", q.first_chunk_ns < 0 ? -1 : q.first_chunk_ns - start_ns},
@@ -417,7 +433,8 @@ throughput_journal recover_journal(const fs::path& path) {
 nlohmann::json requested_json(const measurement_common& c, const measurement_request& r) {
   nlohmann::json j = r;
   j.update({{"suite", c.suite}, {"model", c.model_given ? c.model : ""}, {"model_given", c.model_given},
-            {"seed", c.seed}, {"temperature", c.temperature}});
+            {"seed", c.seed}, {"temperature", c.temperature}, {"api_key_env", c.api_key_env}});
+  j["seed_retry_jitter"] = c.seed_retry_jitter ? nlohmann::json(*c.seed_retry_jitter) : nlohmann::json(nullptr);
   return j;
 }
 
@@ -445,11 +462,11 @@ int run_throughput(const measurement_common& c, const measurement_request& r, co
                                          sc == tp::scenario::server
                                              ? static_cast<int64_t>(std::ceil(r.rate * r.min_duration_s))
                                              : 0});
-  const std::map<std::string, uint64_t> seeds = {{"schedule", derive_seed(c.seed, "schedule")},
-                                                 {"lengths", derive_seed(c.seed, "lengths")},
-                                                 {"prompts", derive_seed(c.seed, "prompts")},
-                                                 {"sampling", derive_seed(c.seed, "sampling")}};
-  std::unique_ptr<runner> model = make_runner(c.model);
+  std::map<std::string, uint64_t> seeds = {{"schedule", derive_seed(c.seed, "schedule")},
+                                           {"lengths", derive_seed(c.seed, "lengths")},
+                                           {"prompts", derive_seed(c.seed, "prompts")},
+                                           {"sampling", derive_seed(c.seed, "sampling")}};
+  std::unique_ptr<runner> model = make_measured_runner(c, r, seeds);
   const tp::prompt_synthesizer synth = make_synthesizer(c, r);
   tp::plan_options po;
   po.count = count;
@@ -803,9 +820,11 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
     for (const auto& t : tg::builtin_targets()) list += t.id + ",";
     list += "cpu";
   }
-  const std::map<std::string, uint64_t> seeds = {{"lengths", derive_seed(c.seed, "lengths")},
-                                                 {"prompts", derive_seed(c.seed, "prompts")},
-                                                 {"sampling", derive_seed(c.seed, "sampling")}};
+  std::map<std::string, uint64_t> seeds = {{"lengths", derive_seed(c.seed, "lengths")},
+                                           {"prompts", derive_seed(c.seed, "prompts")},
+                                           {"sampling", derive_seed(c.seed, "sampling")}};
+  std::unique_ptr<runner> model;
+  if (c.model_given) model = make_measured_runner(c, r, seeds);
   nlohmann::json effective = {{"suite", "cost"},
                               {"model_config", m},
                               {"targets", list},
@@ -828,10 +847,8 @@ int run_cost(const measurement_common& c, const measurement_request& r) {
 
   std::vector<suite_result> rows;
   std::string journal;
-  std::unique_ptr<runner> model;
   nlohmann::json model_json = {{"spec", ""}, {"name", "model config " + m.id}, {"details", m}};
-  if (c.model_given) {
-    model = make_runner(c.model);
+  if (model) {
     const runner_info info = model->info();
     model_json = {{"spec", info.spec}, {"name", info.name}, {"details", info.details}, {"model_config", m}};
   }
@@ -921,7 +938,9 @@ void add_measurement_options(CLI::App* run, measurement_request& r) {
   run->add_option("--input-len", r.input_len, "Prompt tokens: N | uniform:LO..HI")->capture_default_str()->group(g);
   run->add_option("--output-len", r.output_len, "Output tokens: N | uniform:LO..HI")->capture_default_str()->group(g);
   run->add_option("--lengths", r.lengths, "JSONL of {input_tokens, output_tokens} to sample lengths from")->group(g);
-  run->add_option("--tokenizer", r.tokenizer, "GGUF whose tokenizer makes prompt lengths exact (default: a gguf: model's own)")
+  run->add_option("--tokenizer", r.tokenizer,
+                  "GGUF whose tokenizer makes throughput prompt lengths exact (default: a gguf: model's own) and "
+                  "counts an openai: model's tokens when the server sends no usage (any suite)")
       ->group(g);
   run->add_option("--queries", r.queries, "Queries per scenario level (0 = enough for the minimums)")
       ->capture_default_str()->group(g);
@@ -997,6 +1016,10 @@ int resume_measurement(const std::filesystem::path& dir, const nlohmann::json& r
     req.at("model_given").get_to(c.model_given);
     req.at("seed").get_to(c.seed);
     req.at("temperature").get_to(c.temperature);
+    // Optional: runs recorded before these existed.
+    c.api_key_env = req.value("api_key_env", std::string());
+    if (const auto it = req.find("seed_retry_jitter"); it != req.end() && !it->is_null())
+      c.seed_retry_jitter = it->get<uint64_t>();
     r = req.get<measurement_request>();
   } catch (const nlohmann::json::exception& e) {
     throw error("run.bad_run_json", {file.string(), 0, "settings_requested"}, e.what());

@@ -4,6 +4,7 @@
 // same run directory layout as the other suites (run.json, samples.jsonl, results.json).
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,8 @@ struct measurement_common {
   double temperature = 0;
   std::string out;
   std::string run_id;
+  std::string api_key_env;                    // openai: the variable's name only
+  std::optional<uint64_t> seed_retry_jitter;  // openai: override of the derived seed
 };
 
 bool is_measurement_suite(const std::string& suite);

@@ -27,6 +27,17 @@ std::string sample_key(const std::string& task_id, int64_t sample_index) {
   return task_id + "#" + std::to_string(sample_index);
 }
 
+std::map<std::string, int64_t> count_token_sources(const std::vector<nlohmann::json>& records) {
+  std::map<std::string, int64_t> out;
+  for (const auto& rec : records) {
+    const auto g = rec.find("generation");
+    if (g == rec.end() || !g->is_object()) continue;
+    const auto src = g->find("token_source");
+    if (src != g->end() && src->is_string()) out[src->get<std::string>()] += 1;
+  }
+  return out;
+}
+
 namespace {
 
 // Collects the events of one request and timestamps them (the harness reads the clock, not
@@ -164,6 +175,7 @@ evaluation_outcome evaluate(suite& s, runner& r, const std::vector<work_item>& p
                                 {"retries", c.retries},
                                 {"prompt_tokens", c.prompt_tokens},
                                 {"completion_tokens", c.completion_tokens},
+                                {"token_source", to_string(c.token_source)},
                                 {"timing", sink.timing()}};
         if (!c.extra.is_null() && !c.extra.empty()) record["runner_extra"] = c.extra;
         record["score"] = s.score(t, c);

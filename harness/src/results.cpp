@@ -72,6 +72,7 @@ void to_json(nlohmann::json& j, const suite_result& s) {
        {"metrics", s.metrics},
        {"verdicts", s.verdicts},
        {"per_task", s.per_task}};
+  if (!s.token_sources.empty()) j["token_sources"] = s.token_sources;
   j["validity"] = s.validity ? nlohmann::json(*s.validity) : nlohmann::json(nullptr);
 }
 void from_json(const nlohmann::json& j, suite_result& s) {
@@ -84,6 +85,8 @@ void from_json(const nlohmann::json& j, suite_result& s) {
   j.at("metrics").get_to(s.metrics);
   j.at("verdicts").get_to(s.verdicts);
   s.per_task = j.at("per_task");
+  // Optional: absent for suites that generate nothing and in results written before it existed.
+  if (const auto it = j.find("token_sources"); it != j.end()) it->get_to(s.token_sources);
   // Optional: results written before validity existed have no such field.
   if (const auto it = j.find("validity"); it != j.end() && !it->is_null())
     s.validity = it->get<run_validity>();

@@ -20,6 +20,13 @@ constexpr std::array finish_names{
     std::pair{finish_reason::eos, "eos"sv},
     std::pair{finish_reason::error, "error"sv},
 };
+constexpr std::array token_source_names{
+    std::pair{token_count_source::none, "none"sv},
+    std::pair{token_count_source::generator, "generator"sv},
+    std::pair{token_count_source::usage, "usage"sv},
+    std::pair{token_count_source::tokenizer, "tokenizer"sv},
+    std::pair{token_count_source::chunks, "chunks"sv},
+};
 }  // namespace
 
 std::string_view to_string(outcome o) noexcept { return detail::enum_to_string(outcome_names, o); }
@@ -31,5 +38,11 @@ std::string_view to_string(finish_reason f) noexcept {
 }
 finish_reason finish_reason_from_string(std::string_view s) {
   return detail::enum_from_string(finish_names, s, "finish_reason");
+}
+std::string_view to_string(token_count_source s) noexcept {
+  return detail::enum_to_string(token_source_names, s);
+}
+token_count_source token_count_source_from_string(std::string_view s) {
+  return detail::enum_from_string(token_source_names, s, "token_source");
 }
 }  // namespace moebench

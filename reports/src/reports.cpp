@@ -136,6 +136,11 @@ void print_run_summary(std::FILE* out, const run_result& run, std::string_view r
     std::string verdicts;
     for (const auto& [v, count] : s.verdicts) verdicts += fmt::format(" {}={}", v, count);
     fmt::print(out, "  verdicts:{}\n", verdicts);
+    if (!s.token_sources.empty()) {
+      std::string sources;
+      for (const auto& [source, count] : s.token_sources) sources += fmt::format(" {}={}", source, count);
+      fmt::print(out, "  token counts from:{}\n", sources);
+    }
   }
   const auto& e = run.execution;
   fmt::print(out, "  executed {} samples in {:.2f}s ({:.1f}/s), {} resumed from the journal\n",

@@ -51,6 +51,7 @@ run_result sample_result() {
   t.suite = "throughput";
   t.source = "server rate=2/s";
   t.validity = run_validity{false, {"duration 1.000 s is below the minimum 60.000 s"}};
+  t.token_sources = {{"tokenizer", 7}, {"usage", 3}};
   r.suites.push_back(t);
   r.execution.wall_ns = 5'000'000'000;
   r.execution.samples_executed = 20;
@@ -76,6 +77,10 @@ TEST(results, round_trips_through_json_exactly) {
   ASSERT_TRUE(again.suites[1].validity.has_value());
   EXPECT_FALSE(again.suites[1].validity->valid);
   EXPECT_EQ(again.suites[1].validity->reasons.size(), 1u);
+  EXPECT_EQ(again.suites[1].token_sources.at("tokenizer"), 7);
+  // Written only where something was generated.
+  EXPECT_FALSE(j["suites"][0].contains("token_sources"));
+  EXPECT_TRUE(again.suites[0].token_sources.empty());
 }
 
 TEST(results, results_written_before_validity_existed_still_read) {

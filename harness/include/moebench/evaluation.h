@@ -2,6 +2,7 @@
 // The evaluation loop: plan -> completions (runner) -> scores (suite) -> journal, in parallel,
 // resumable. The harness takes every timestamp here, from the one steady clock.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,9 @@ struct evaluation_outcome {
 evaluation_outcome evaluate(suite& s, runner& r, const std::vector<work_item>& plan,
                             const std::vector<nlohmann::json>& journaled, journal& out,
                             const evaluation_options& options);
+
+// Journal records per generation.token_source (suite_result::token_sources). Records without
+// one (journals written before it existed) are left out rather than guessed.
+std::map<std::string, int64_t> count_token_sources(const std::vector<nlohmann::json>& records);
 
 }  // namespace moebench

@@ -55,6 +55,9 @@ struct suite_result {
   int64_t samples = 0;                     // scored samples
   std::vector<metric> metrics;
   std::map<std::string, int64_t> verdicts; // verdict name -> count
+  // Samples (queries) per source of their token counts (token_count_source name -> count);
+  // empty for suites that generate nothing.
+  std::map<std::string, int64_t> token_sources;
   nlohmann::json per_task = nlohmann::json::object();  // suite-specific per-task figures
   std::optional<run_validity> validity;    // measurement suites: VALID / INVALID and why
 };

@@ -54,10 +54,23 @@ enum class finish_reason { stop, length, eos, error };
 std::string_view to_string(finish_reason f) noexcept;
 finish_reason finish_reason_from_string(std::string_view s);
 
+// Where a completion's token counts come from. Throughput and cost figures divide by them, so
+// every record says how they were obtained.
+enum class token_count_source {
+  none,       // not counted: prompt_tokens and completion_tokens are -1
+  generator,  // the runner produced the tokens itself and counted them (in-process engine, fake)
+  usage,      // the server's `usage` (openai:)
+  tokenizer,  // counted by the client with the model's tokenizer (openai: with --tokenizer)
+  chunks,     // streamed content chunks counted, one token per chunk assumed (openai:)
+};
+std::string_view to_string(token_count_source s) noexcept;
+token_count_source token_count_source_from_string(std::string_view s);
+
 struct completion {
   std::string text;
   int64_t prompt_tokens = -1;      // -1 = unknown
   int64_t completion_tokens = -1;  // -1 = unknown
+  token_count_source token_source = token_count_source::none;
   finish_reason finish = finish_reason::stop;
   outcome status = outcome::ok;
   std::string error;               // set when status != ok

@@ -38,6 +38,7 @@ class engine_runner final : public runner {
         c.text = std::move(g.text);
         c.prompt_tokens = static_cast<int64_t>(g.prompt_ids.size());
         c.completion_tokens = static_cast<int64_t>(g.generated_ids.size());
+        c.token_source = token_count_source::generator;
         c.finish = g.finish;
         c.extra = {{"engine", {{"prefill_ns", g.prefill_ns}, {"decode_ns", g.decode_ns}}},
                    {"routing", summarize(engine_.routing())},

@@ -110,6 +110,7 @@ void fake_runner::work() {
     for (int64_t t = 0; t < j.max_tokens; ++t) c.text += " tok";
     c.prompt_tokens = j.prompt_tokens;
     c.completion_tokens = j.max_tokens;
+    c.token_source = token_count_source::generator;
     c.finish = finish_reason::length;
     j.sink->on_complete(j.id, std::move(c));
     {

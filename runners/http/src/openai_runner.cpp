@@ -26,6 +26,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "moebench/clock.h"
 #include "moebench/error.h"
@@ -53,6 +56,7 @@ struct job {
   uint64_t id = 0;
   uint64_t seed = 0;
   std::string body;
+  std::string prompt;  // kept only to count its tokens when the server sends no usage
   completion_sink* sink = nullptr;
   asio::strand<asio::io_context::executor_type> strand;
   asio::cancellation_signal cancel;  // emitted on the strand when the runner is destroyed
@@ -110,8 +114,20 @@ class openai_runner final : public runner {
         work_(asio::make_work_guard(ioc_)) {
     target_ = url_.base_path + (options_.api == openai_api::chat ? "/chat/completions" : "/completions");
     if (url_.tls) {
+      ssl_ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       ssl_ctx_.set_default_verify_paths();
+      if (!options_.ca_file.empty()) {
+        error_code ec;
+        ssl_ctx_.load_verify_file(options_.ca_file, ec);
+        if (ec)
+          throw error("openai.ca_file", {options_.ca_file, 0, "ca_file"},
+                      "cannot load trusted certificates (PEM): " + ec.message());
+      }
       ssl_ctx_.set_verify_mode(ssl::verify_peer);
+      error_code ec;
+      asio::ip::make_address(url_.host, ec);
+      host_is_ip_ = !ec;
     }
     host_header_ = url_.host;
     if (url_.port != (url_.tls ? "443" : "80")) host_header_ += ":" + url_.port;
@@ -163,6 +179,8 @@ class openai_runner final : public runner {
                  {"request_timeout_ms", options_.request_timeout_ms},
                  {"max_retries", options_.retry.max_retries},
                  {"authenticated", !options_.api_key.empty()}};
+    if (!options_.ca_file.empty()) i.details["ca_file"] = options_.ca_file;
+    if (options_.counter) i.details["token_counter"] = options_.counter->name;
     return i;
   }
 
@@ -172,6 +190,7 @@ class openai_runner final : public runner {
       j->id = r.id;
       j->seed = r.params.seed ^ options_.jitter_seed;
       j->body = build_body(r);
+      if (options_.counter) j->prompt = r.prompt;
       j->sink = &sink;
       bool start = false;
       {
@@ -259,6 +278,7 @@ class openai_runner final : public runner {
     attempt a;
     int64_t retries = 0;
     int64_t attempts = 0;
+    std::vector<int64_t> waits_ms;  // before each retry: the schedule the jitter seed produced
     try {
       for (;;) {
         a = attempt{};
@@ -288,6 +308,7 @@ class openai_runner final : public runner {
           }
           wait_ms = std::max(wait_ms, *a.retry_after_ms);
         }
+        waits_ms.push_back(wait_ms);
         asio::steady_timer timer(j->strand, std::chrono::milliseconds(wait_ms));
         error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -308,20 +329,40 @@ class openai_runner final : public runner {
     c.retries = retries;
     c.error = redact(std::move(a.error), options_.api_key);
     c.finish = a.status == outcome::ok ? to_finish(a.finish) : finish_reason::error;
-    c.prompt_tokens = a.prompt_tokens;
-    std::string_view token_source = "none";
-    if (a.usage_seen && a.completion_tokens >= 0) {
-      c.completion_tokens = a.completion_tokens;
-      token_source = "usage";
-    } else if (options_.stream && a.status == outcome::ok) {
-      c.completion_tokens = a.chunks;
-      token_source = "chunks";
-    }
-    c.extra = {{"token_source", token_source},
-               {"attempts", attempts},
+    c.extra = {{"attempts", attempts},
+               {"backoff_ms", waits_ms},
                {"content_chunks", a.chunks},
                {"http_status", a.http_status}};
+    count_tokens(*j, a, c);
     complete(j, std::move(c));
+  }
+
+  // The server's usage, else the model's tokenizer, else (streams) the content chunks. Failed
+  // requests are counted only from usage: their text is not a generation the server finished.
+  void count_tokens(const job& j, const attempt& a, completion& c) const {
+    c.prompt_tokens = a.prompt_tokens;
+    if (a.usage_seen && a.completion_tokens >= 0) {
+      c.completion_tokens = a.completion_tokens;
+      c.token_source = token_count_source::usage;
+      return;
+    }
+    if (a.status != outcome::ok) return;
+    if (options_.counter) {
+      try {
+        c.completion_tokens = options_.counter->count_completion(c.text);
+        // A chat prompt is rendered by the server's template, which the client does not know.
+        c.prompt_tokens = options_.api == openai_api::completions ? options_.counter->count_prompt(j.prompt) : -1;
+        c.token_source = token_count_source::tokenizer;
+        return;
+      } catch (const std::exception& e) {
+        c.extra["token_counter_error"] = to_valid_utf8(e.what());
+        c.prompt_tokens = a.prompt_tokens;
+      }
+    }
+    if (options_.stream) {
+      c.completion_tokens = a.chunks;
+      c.token_source = token_count_source::chunks;
+    }
   }
 
   awaitable<void> run_attempt(job& j, attempt& a) {
@@ -347,19 +388,30 @@ class openai_runner final : public runner {
     if (url_.tls) {
       beast::ssl_stream<beast::tcp_stream> s(j.strand, ssl_ctx_);
       if (!co_await connect(beast::get_lowest_layer(s), endpoints, a)) co_return;
-      // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
-      if (::SSL_ctrl(s.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                     const_cast<char*>(url_.host.c_str())) != 1) {
-        a.fail(outcome::internal, "TLS: cannot set the server name");
+      // OpenSSL checks the name during chain verification, so that a mismatch is reported as
+      // X509_V_ERR_HOSTNAME_MISMATCH rather than as an anonymous verification failure.
+      SSL* native = s.native_handle();
+      X509_VERIFY_PARAM* param = ::SSL_get0_param(native);
+      bool named = false;
+      if (host_is_ip_) {
+        named = ::X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str()) == 1;
+      } else {
+        ::X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        named = ::X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), url_.host.size()) == 1 &&
+                // SNI (never for an IP literal, RFC 6066). SSL_set_tlsext_host_name is a macro
+                // with a C cast; this is its expansion.
+                ::SSL_ctrl(native, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                           const_cast<char*>(url_.host.c_str())) == 1;
+      }
+      if (!named) {
+        a.fail(outcome::internal, "TLS: cannot set the expected server name '" + url_.host + "'");
         co_return;
       }
-      s.set_verify_callback(ssl::host_name_verification(url_.host));
       beast::get_lowest_layer(s).expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
       error_code ec;
       co_await s.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        a.fail(ec == beast::error::timeout ? outcome::deadline_exceeded : outcome::unavailable,
-               "TLS handshake with " + url_.host + ": " + ec.message());
+        fail_handshake(ec, ::SSL_get_verify_result(native), a);
         co_return;
       }
       co_await exchange(s, j, a, deadline_ns, false);
@@ -401,6 +453,40 @@ class openai_runner final : public runner {
       }
       co_return;
     }
+  }
+
+  // A failure inside TLS itself (an untrusted or mismatched certificate, a server that does not
+  // speak TLS) is a configuration error that another attempt will not fix: invalid_response.
+  // Timeouts and lost connections during the handshake are transient as usual.
+  void fail_handshake(const error_code& ec, long verify_result, attempt& a) const {
+    const std::string what = "TLS handshake with " + host_header_ + ": ";
+    if (ec == beast::error::timeout) {
+      a.fail(outcome::deadline_exceeded, what + "no answer within " + std::to_string(options_.connect_timeout_ms) + " ms");
+      return;
+    }
+    if (ec.category() != asio::error::get_ssl_category()) {
+      a.fail(outcome::unavailable, what + ec.message());
+      return;
+    }
+    std::string message = what + ec.message();
+    if (verify_result != X509_V_OK) {
+      message += std::string(": ") + ::X509_verify_cert_error_string(verify_result);
+      const bool unknown_issuer = verify_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                                  verify_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                                  verify_result == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+                                  verify_result == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                                  verify_result == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+      if (verify_result == X509_V_ERR_HOSTNAME_MISMATCH || verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH)
+        message += " (the certificate is not valid for '" + url_.host + "')";
+      else if (unknown_issuer)
+        message += options_.ca_file.empty()
+                       ? " (not trusted by the system store; a private CA is trusted with ?ca_file=PATH)"
+                       : " (not trusted by the system store or ca_file " + options_.ca_file + ")";
+    } else if (const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+               reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
+      message += " (the server does not speak TLS: is it plain http://?)";
+    }
+    a.fail(outcome::invalid_response, message);
   }
 
   awaitable<bool> connect(beast::tcp_stream& s, const tcp::resolver::results_type& endpoints, attempt& a) {
@@ -670,6 +756,7 @@ class openai_runner final : public runner {
   const parsed_url url_;
   std::string target_;
   std::string host_header_;
+  bool host_is_ip_ = false;
   asio::io_context ioc_;
   ssl::context ssl_ctx_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;

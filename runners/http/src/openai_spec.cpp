@@ -115,7 +115,7 @@ openai_options parse_openai_spec(std::string_view spec) {
   }
   if (model.empty()) bad_spec("empty model name after '#'");
   o.model = std::string(model);
-  parse_url(o.url);  // validates
+  const parsed_url url = parse_url(o.url);  // validates
   for (const auto& kv : split(query, '&')) {
     if (kv.empty()) continue;
     const auto eq = kv.find('=');
@@ -142,12 +142,16 @@ openai_options parse_openai_spec(std::string_view spec) {
       o.read_timeout_ms = parse_seconds_ms(key, value);
     } else if (key == "request_timeout_s") {
       o.request_timeout_ms = parse_seconds_ms(key, value);
+    } else if (key == "ca_file") {
+      if (value.empty()) bad_spec("option 'ca_file' expects a path");
+      o.ca_file = std::string(value);
     } else {
       bad_spec("unknown option '" + std::string(key) +
                "' (known: api, stream, usage, retries, concurrency, threads, connect_timeout_s, "
-               "read_timeout_s, request_timeout_s)");
+               "read_timeout_s, request_timeout_s, ca_file)");
     }
   }
+  if (!o.ca_file.empty() && !url.tls) bad_spec("option 'ca_file' needs an https:// URL");
   return o;
 }
 

@@ -1,7 +1,9 @@
 // The HTTP side of `moebench serve`: Beast over Asio C++20 coroutines, one coroutine per
 // connection on its own strand. Backends produce tokens on their own threads (or this
 // io_context's); a per-request stream_state queues the formatted SSE bytes and wakes the
-// connection's writer, which coalesces whatever has queued into one chunk write.
+// connection's writer, which coalesces whatever has queued into one chunk write. A connection
+// is a plain TCP stream or a TLS stream over one; everything after the handshake is the same
+// code, templated on the stream.
 #include "moebench/serve/server.h"
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <variant>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,14 +22,19 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "moebench/error.h"
 
@@ -36,6 +44,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 using error_code = boost::system::error_code;
@@ -331,9 +340,18 @@ class stream_state final : public generation_sink, public std::enable_shared_fro
   generation_summary summary_;
 };
 
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
 struct connection {
-  connection(tcp::socket s, strand_type st) : stream(std::move(s)), strand(std::move(st)) {}
-  beast::tcp_stream stream;
+  connection(tcp::socket s, strand_type st)
+      : stream(std::in_place_type<plain_stream>, std::move(s)), strand(std::move(st)) {}
+  // Plain until a TLS handshake replaces it (on the strand, before any request is read).
+  std::variant<plain_stream, tls_stream> stream;
+  // The TCP layer under either: timeouts, cancellation and closing act here.
+  beast::tcp_stream& transport() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
+  }
   strand_type strand;  // the socket's executor: every operation on the connection runs here
   bool idle = true;                        // touched on the strand only
   std::shared_ptr<stream_state> current;   // the request in progress, on the strand only
@@ -348,6 +366,10 @@ class server::impl {
     backend_ = make_backend(ioc_);
     MOEBENCH_CHECK(backend_ != nullptr, "backend factory returned nothing");
     card_ = backend_->card();
+    if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
+      throw error("serve.tls", {"", 0, options_.tls_cert_file.empty() ? "--tls-cert" : "--tls-key"},
+                  "HTTPS needs both a certificate and its private key");
+    if (!options_.tls_cert_file.empty()) load_tls();
     error_code ec;
     const auto addr = asio::ip::make_address(options_.host, ec);
     if (ec) throw error("serve.bad_host", {"", 0, "--host"}, "not an IP address: '" + options_.host + "'");
@@ -438,7 +460,7 @@ class server::impl {
     signals_.cancel(ec);
     for (const auto& c : conns)
       asio::post(c->strand, [c] {
-        if (c->idle) c->stream.cancel();
+        if (c->idle) c->transport().cancel();
       });
     if (conns.empty()) return;
     grace_timer_.expires_after(std::chrono::milliseconds(options_.shutdown_grace_ms));
@@ -458,7 +480,7 @@ class server::impl {
     for (const auto& c : conns)
       asio::post(c->strand, [c] {
         if (c->current && c->current->gen) c->current->gen->cancel();
-        if (c->idle) c->stream.cancel();
+        if (c->idle) c->transport().cancel();
       });
     grace_timer_.expires_after(std::chrono::seconds(2));
     grace_timer_.async_wait([this](const error_code& e) {
@@ -468,19 +490,20 @@ class server::impl {
         std::lock_guard lock(mu_);
         left.assign(conns_.begin(), conns_.end());
       }
-      for (const auto& c : left) asio::post(c->strand, [c] { c->stream.cancel(); });
+      for (const auto& c : left) asio::post(c->strand, [c] { c->transport().cancel(); });
     });
   }
 
-  template <class Body>
-  awaitable<bool> write_response(connection& c, http::response<Body>& res) {
+  template <class Stream, class Body>
+  awaitable<bool> write_response(connection& c, Stream& stream, http::response<Body>& res) {
     error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
-    co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    c.transport().expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
 
-  awaitable<bool> send_simple(connection& c, unsigned version, bool keep_alive, http::status status,
+  template <class Stream>
+  awaitable<bool> send_simple(connection& c, Stream& stream, unsigned version, bool keep_alive, http::status status,
                               std::string body) {
     http::response<http::string_body> res{status, version};
     res.set(http::field::server, "moebench");
@@ -488,7 +511,7 @@ class server::impl {
     res.keep_alive(keep_alive);
     res.body() = std::move(body);
     res.prepare_payload();
-    co_return co_await write_response(c, res);
+    co_return co_await write_response(c, stream, res);
   }
 
   bool authorized(const http::request<http::string_body>& req) const {
@@ -501,82 +524,145 @@ class server::impl {
     return diff == 0;
   }
 
+  void load_tls() {
+    tls_ctx_.emplace(ssl::context::tls_server);
+    tls_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    error_code ec;
+    tls_ctx_->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec)
+      throw error("serve.tls", {options_.tls_cert_file, 0, "--tls-cert"},
+                  "cannot load the certificate (PEM): " + ec.message());
+    tls_ctx_->use_private_key_file(options_.tls_key_file, ssl::context::pem, ec);
+    if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH)
+      throw error("serve.tls", {options_.tls_key_file, 0, "--tls-key"},
+                  "the private key does not match the certificate " + options_.tls_cert_file);
+    if (ec)
+      throw error("serve.tls", {options_.tls_key_file, 0, "--tls-key"},
+                  "cannot load the private key (PEM): " + ec.message());
+    if (::SSL_CTX_check_private_key(tls_ctx_->native_handle()) != 1)
+      throw error("serve.tls", {options_.tls_key_file, 0, "--tls-key"},
+                  "the private key does not match the certificate " + options_.tls_cert_file);
+  }
+
+  // On a TLS server: the handshake, or, for a client that speaks plain HTTP, nothing (the
+  // requests it sends are then answered with a 400 naming the problem). False: give up the
+  // connection (handshake failed or timed out).
+  awaitable<bool> start_tls(connection& c, beast::flat_buffer& buffer, bool& plain_client) {
+    error_code ec;
+    auto& plain = std::get<plain_stream>(c.stream);
+    plain.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+    const bool hello = co_await beast::async_detect_ssl(plain, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    if (!hello) {
+      plain_client = true;
+      co_return true;
+    }
+    plain_stream tcp_layer = std::move(plain);
+    auto& tls = c.stream.emplace<tls_stream>(std::move(tcp_layer), *tls_ctx_);
+    tls.next_layer().expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+    const std::size_t used = co_await tls.async_handshake(ssl::stream_base::server, buffer.data(),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    buffer.consume(used);
+    co_return true;
+  }
+
   awaitable<void> session(std::shared_ptr<connection> c) {
     beast::flat_buffer buffer;
+    bool plain_client = false;
+    if (!tls_ctx_ || co_await start_tls(*c, buffer, plain_client)) {
+      if (auto* tls = std::get_if<tls_stream>(&c->stream)) co_await serve_requests(*c, *tls, buffer, false);
+      else co_await serve_requests(*c, std::get<plain_stream>(c->stream), buffer, plain_client);
+    }
+    error_code ec;
+    c->transport().socket().shutdown(tcp::socket::shutdown_send, ec);
+    c->transport().close();
+    c->current.reset();
+    unregister(c);
+  }
+
+  // `plain_on_tls`: a plain-HTTP client on the TLS port; each request is refused (400) and the
+  // connection closed.
+  template <class Stream>
+  awaitable<void> serve_requests(connection& conn, Stream& stream, beast::flat_buffer& buffer, bool plain_on_tls) {
+    connection* c = &conn;
     for (;;) {
       if (draining_) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(64 * 1024);
       parser.body_limit(static_cast<uint64_t>(options_.max_body_bytes));
       c->idle = true;
-      c->stream.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+      c->transport().expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
       error_code ec;
-      co_await http::async_read(c->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       c->idle = false;
       if (ec == http::error::body_limit) {
-        co_await send_simple(*c, 11, false, http::status::payload_too_large,
+        co_await send_simple(*c, stream, 11, false, http::status::payload_too_large,
                              error_body("request body too large", "invalid_request_error"));
         break;
       }
       if (ec) {
         if (ec.category() == error_code(http::error::bad_version).category() && ec != http::error::end_of_stream &&
             ec != http::error::partial_message)
-          co_await send_simple(*c, 11, false, http::status::bad_request,
+          co_await send_simple(*c, stream, 11, false, http::status::bad_request,
                                error_body("malformed HTTP request: " + ec.message(), "invalid_request_error"));
         break;
       }
       requests_.fetch_add(1);
+      if (plain_on_tls) {
+        co_await send_simple(*c, stream, parser.get().version(), false, http::status::bad_request,
+                             error_body("this server speaks HTTPS only: use an https:// URL", "invalid_request_error",
+                                        "tls_required"));
+        break;
+      }
       auto& req = parser.get();
       const bool keep_alive = req.keep_alive() && !draining_;
-      const bool ok = co_await handle(*c, req, keep_alive);
+      const bool ok = co_await handle(*c, stream, req, keep_alive);
       if (!ok || !keep_alive) break;
     }
-    error_code ec;
-    c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    c->stream.close();
-    c->current.reset();
-    unregister(c);
   }
 
-  awaitable<bool> handle(connection& c, http::request<http::string_body>& req, bool keep_alive) {
+  template <class Stream>
+  awaitable<bool> handle(connection& c, Stream& stream, http::request<http::string_body>& req, bool keep_alive) {
     const unsigned version = req.version();
     std::string_view target(req.target().data(), req.target().size());
     if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
 
     if (target == "/health") {
       if (req.method() != http::verb::get && req.method() != http::verb::head)
-        co_return co_await send_simple(c, version, keep_alive, http::status::method_not_allowed,
+        co_return co_await send_simple(c, stream, version, keep_alive, http::status::method_not_allowed,
                                        error_body("use GET", "invalid_request_error"));
       std::string body = health_body(draining_);
-      co_return co_await send_simple(c, version, keep_alive,
+      co_return co_await send_simple(c, stream, version, keep_alive,
                                      draining_ ? http::status::service_unavailable : http::status::ok,
                                      std::move(body));
     }
     if (!target.starts_with("/v1/"))
-      co_return co_await send_simple(c, version, keep_alive, http::status::not_found,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::not_found,
                                      error_body("no such endpoint: " + std::string(target), "invalid_request_error"));
     if (!authorized(req))
-      co_return co_await send_simple(c, version, keep_alive, http::status::unauthorized,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::unauthorized,
                                      error_body("missing or invalid API key", "authentication_error", "invalid_api_key"));
 
     if (target == "/v1/models" || target == "/v1/models/" + card_.id) {
       if (req.method() != http::verb::get)
-        co_return co_await send_simple(c, version, keep_alive, http::status::method_not_allowed,
+        co_return co_await send_simple(c, stream, version, keep_alive, http::status::method_not_allowed,
                                        error_body("use GET", "invalid_request_error"));
       std::string body = models_body(card_, target == "/v1/models");
-      co_return co_await send_simple(c, version, keep_alive, http::status::ok, std::move(body));
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::ok, std::move(body));
     }
     std::optional<api_kind> api;
     if (target == "/v1/completions") api = api_kind::completions;
     if (target == "/v1/chat/completions") api = api_kind::chat;
     if (!api)
-      co_return co_await send_simple(c, version, keep_alive, http::status::not_found,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::not_found,
                                      error_body("no such endpoint: " + std::string(target), "invalid_request_error"));
     if (req.method() != http::verb::post)
-      co_return co_await send_simple(c, version, keep_alive, http::status::method_not_allowed,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::method_not_allowed,
                                      error_body("use POST", "invalid_request_error"));
     if (draining_)
-      co_return co_await send_simple(c, version, false, http::status::service_unavailable,
+      co_return co_await send_simple(c, stream, version, false, http::status::service_unavailable,
                                      error_body("the server is shutting down", "server_error", "server_shutdown"));
 
     parsed_request pr;
@@ -586,11 +672,12 @@ class server::impl {
     } catch (rejection& r) {
       rej = std::move(r);
     }
-    if (rej) co_return co_await send_simple(c, version, keep_alive, rej->status, std::move(rej->body));
-    co_return co_await generate(c, version, keep_alive, pr);
+    if (rej) co_return co_await send_simple(c, stream, version, keep_alive, rej->status, std::move(rej->body));
+    co_return co_await generate(c, stream, version, keep_alive, pr);
   }
 
-  awaitable<bool> generate(connection& c, unsigned version, bool keep_alive, const parsed_request& pr) {
+  template <class Stream>
+  awaitable<bool> generate(connection& c, Stream& stream, unsigned version, bool keep_alive, const parsed_request& pr) {
     const std::string id = (pr.api == api_kind::chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id_.fetch_add(1));
     const int64_t created =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -600,7 +687,7 @@ class server::impl {
     if (const generation_summary early = state->summary(); early.finish == generation_finish::rejected) {
       // Backends reject inline, before any byte of the response: a plain 400.
       c.current.reset();
-      co_return co_await send_simple(c, version, keep_alive, http::status::bad_request,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::bad_request,
                                      error_body(early.error, "invalid_request_error"));
     }
 
@@ -635,8 +722,8 @@ class server::impl {
           if (chunked) wire += "\r\n";
         }
         if (finished && chunked) wire += "0\r\n\r\n";
-        c.stream.expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
-        co_await asio::async_write(c.stream, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
+        c.transport().expires_after(std::chrono::milliseconds(options_.write_timeout_ms));
+        co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) client_ok = false;
         if (finished) break;
       }
@@ -660,19 +747,20 @@ class server::impl {
     // Without chunked framing (HTTP/1.0) the body ends with the connection.
     if (pr.stream) co_return version >= 11 && summary.finish != generation_finish::cancelled;
     if (summary.finish == generation_finish::cancelled)
-      co_return co_await send_simple(c, version, false, http::status::service_unavailable,
+      co_return co_await send_simple(c, stream, version, false, http::status::service_unavailable,
                                      error_body("generation cancelled: the server is shutting down", "server_error",
                                                 "server_shutdown"));
     if (summary.finish == generation_finish::error)
-      co_return co_await send_simple(c, version, keep_alive, http::status::internal_server_error,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::internal_server_error,
                                      error_body(summary.error, "server_error"));
     if (summary.finish == generation_finish::rejected)
-      co_return co_await send_simple(c, version, keep_alive, http::status::bad_request,
+      co_return co_await send_simple(c, stream, version, keep_alive, http::status::bad_request,
                                      error_body(summary.error, "invalid_request_error"));
-    co_return co_await send_simple(c, version, keep_alive, http::status::ok, state->whole_body());
+    co_return co_await send_simple(c, stream, version, keep_alive, http::status::ok, state->whole_body());
   }
 
   const server_options options_;
+  std::optional<ssl::context> tls_ctx_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;

@@ -51,6 +51,7 @@ class collector final : public completion_sink {
       q.input_tokens = result.prompt_tokens;
       q.input_tokens_reported = true;
     }
+    q.token_source = result.token_source;
     if (result.completion_tokens >= 0) {
       q.output_tokens = result.completion_tokens;
     } else {

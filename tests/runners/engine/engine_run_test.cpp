@@ -56,6 +56,7 @@ TEST(engine_run, humaneval_generation_run_is_complete_and_well_formed) {
     EXPECT_TRUE(finish == "stop" || finish == "length" || finish == "eos") << finish;
     EXPECT_GT(g.at("prompt_tokens").get<int64_t>(), 0);
     EXPECT_GE(g.at("completion_tokens").get<int64_t>(), 0);
+    EXPECT_EQ(g.at("token_source"), "generator");  // the engine counted its own tokens
     EXPECT_LE(g.at("completion_tokens").get<int64_t>(), 40);
     if (finish == "length") {
       EXPECT_EQ(g.at("completion_tokens").get<int64_t>(), 40);

@@ -72,7 +72,7 @@ TEST(openai_runner, stream_with_usage) {
   EXPECT_EQ(r.c.prompt_tokens, 4);
   EXPECT_EQ(r.c.finish, finish_reason::length);
   EXPECT_EQ(r.c.retries, 0);
-  EXPECT_EQ(r.c.extra["token_source"], "usage");
+  EXPECT_EQ(r.c.token_source, token_count_source::usage);
   // The request asked for a stream with usage, on the completions endpoint.
   const std::string req = s.last_request();
   EXPECT_NE(req.find("POST /v1/completions HTTP/1.1"), std::string::npos);
@@ -93,7 +93,7 @@ TEST(openai_runner, stream_without_usage_counts_chunks) {
   EXPECT_EQ(r.c.status, outcome::ok) << r.c.error;
   EXPECT_EQ(r.c.text, "ab");
   EXPECT_EQ(r.c.completion_tokens, 2);
-  EXPECT_EQ(r.c.extra["token_source"], "chunks");
+  EXPECT_EQ(r.c.token_source, token_count_source::chunks);
   EXPECT_EQ(r.c.finish, finish_reason::stop);
 }
 
@@ -418,6 +418,38 @@ TEST(openai_policy, backoff_grows_is_capped_jittered_and_reproducible) {
   EXPECT_TRUE(differs);
 }
 
+// The waits before retries are a pure function of the run's jitter seed and the request's seed:
+// two runs with the same seeds wait the same schedule, which the record carries.
+TEST(openai_runner, retry_schedule_is_reproducible_from_the_jitter_seed) {
+  fault_server srv([](const fault_server::connection& c) { c.send(fault_server::status(503, "", "{}")); });
+  auto o = fast_options(srv.url());
+  o.retry.max_retries = 3;
+  o.retry.initial_backoff_ms = 8;
+  o.retry.max_backoff_ms = 64;
+  const auto schedule = [&](uint64_t jitter_seed) {
+    o.jitter_seed = jitter_seed;
+    auto r = make_openai_runner(o);
+    collect_sink sink;
+    request q;
+    q.id = 1;
+    q.prompt = "p";
+    q.params.seed = 1234;
+    r->submit(std::span<const request>(&q, 1), sink);
+    const completion c = sink.wait(1);
+    EXPECT_EQ(c.status, outcome::unavailable);
+    EXPECT_EQ(c.retries, 3);
+    return c.extra.at("backoff_ms").get<std::vector<int64_t>>();
+  };
+  const std::vector<int64_t> a = schedule(99), b = schedule(99);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a, b);
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_EQ(a[static_cast<std::size_t>(i)], openai_policy::backoff_ms(o.retry, i + 1, 1234 ^ 99)) << i;
+  bool differs = false;
+  for (uint64_t seed = 100; seed < 108 && !differs; ++seed) differs = schedule(seed) != a;
+  EXPECT_TRUE(differs);
+}
+
 TEST(openai_spec, parses_url_model_and_options) {
   const auto o = parse_openai_spec("openai:http://127.0.0.1:8000/v1/#mini?api=chat&stream=0&retries=5&read_timeout_s=2.5");
   EXPECT_EQ(o.url, "http://127.0.0.1:8000/v1/");
@@ -426,6 +458,7 @@ TEST(openai_spec, parses_url_model_and_options) {
   EXPECT_FALSE(o.stream);
   EXPECT_EQ(o.retry.max_retries, 5);
   EXPECT_EQ(o.read_timeout_ms, 2500);
+  EXPECT_EQ(parse_openai_spec("openai:https://h/v1#m?ca_file=/etc/ca.pem").ca_file, "/etc/ca.pem");
   const auto u = parse_url("https://api.example.com/v1/");
   EXPECT_TRUE(u.tls);
   EXPECT_EQ(u.host, "api.example.com");
@@ -441,7 +474,8 @@ TEST(openai_spec, rejects_bad_specs_with_an_id) {
   for (const char* bad : {"openai:http://h/v1", "openai:ftp://h/v1#m", "openai:http://h/v1#",
                           "openai:http://user:pw@h/v1#m", "openai:http://h:99x/v1#m",
                           "openai:http://h/v1#m?api=rpc", "openai:http://h/v1#m?bogus=1",
-                          "openai:http://h/v1#m?retries=-1", "openai:http:///v1#m"}) {
+                          "openai:http://h/v1#m?retries=-1", "openai:http:///v1#m",
+                          "openai:http://h/v1#m?ca_file=ca.pem", "openai:https://h/v1#m?ca_file="}) {
     try {
       parse_openai_spec(bad);
       ADD_FAILURE() << "accepted " << bad;

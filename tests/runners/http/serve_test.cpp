@@ -1,5 +1,6 @@
 // `moebench serve`'s server with the echo backend, in process, driven by the openai runner:
 // the wire format both ways, validation, authentication, 1,000 concurrent streams, shutdown.
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -82,7 +83,81 @@ TEST(serve_echo, streams_completions_with_usage) {
   EXPECT_EQ(c.finish, finish_reason::length);
   EXPECT_EQ(c.prompt_tokens, 3);
   EXPECT_EQ(c.completion_tokens, 5);
-  EXPECT_EQ(c.extra["token_source"], "usage");
+  EXPECT_EQ(c.token_source, token_count_source::usage);
+}
+
+// A counter standing in for a GGUF tokenizer (the CLI test uses a real one): one token per
+// byte of the completion, and BOS + one per byte of the prompt, so that counts tell which
+// text was counted and how.
+std::shared_ptr<const token_counter> byte_counter(std::atomic<int>* calls) {
+  auto c = std::make_shared<token_counter>();
+  c->count_prompt = [calls](std::string_view t) {
+    calls->fetch_add(1);
+    return static_cast<int64_t>(t.size()) + 1;
+  };
+  c->count_completion = [calls](std::string_view t) {
+    calls->fetch_add(1);
+    return static_cast<int64_t>(t.size());
+  };
+  c->name = "bytes";
+  return c;
+}
+
+TEST(serve_echo, token_counts_come_from_usage_else_the_tokenizer_else_chunks) {
+  running_server s;
+  std::atomic<int> calls{0};
+  // usage: asked for and sent; the tokenizer, although given, is not used.
+  auto o = client(s.url());
+  o.counter = byte_counter(&calls);
+  auto with_usage = make_openai_runner(o);
+  const completion u = one(*with_usage, "alpha beta gamma", 4);
+  ASSERT_EQ(u.status, outcome::ok) << u.error;
+  EXPECT_EQ(u.token_source, token_count_source::usage);
+  EXPECT_EQ(u.completion_tokens, 4);  // echo pieces, not bytes
+  EXPECT_EQ(u.prompt_tokens, 3);
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(with_usage->info().details.at("token_counter"), "bytes");
+
+  // No usage (not asked for): the tokenizer counts the text that arrived, and the prompt.
+  o.include_usage = false;
+  auto counted = make_openai_runner(o);
+  const completion t = one(*counted, "alpha beta gamma", 4);
+  ASSERT_EQ(t.status, outcome::ok) << t.error;
+  EXPECT_EQ(t.token_source, token_count_source::tokenizer);
+  EXPECT_EQ(t.text, "alpha beta gammaalpha ");
+  EXPECT_EQ(t.completion_tokens, static_cast<int64_t>(t.text.size()));
+  EXPECT_EQ(t.prompt_tokens, static_cast<int64_t>(std::string("alpha beta gamma").size()) + 1);
+  EXPECT_EQ(calls.load(), 2);
+
+  // Chat: the server's template shapes the prompt, so the client does not guess its count.
+  o.api = openai_api::chat;
+  auto chat = make_openai_runner(o);
+  const completion ch = one(*chat, "alpha beta", 3);
+  ASSERT_EQ(ch.status, outcome::ok) << ch.error;
+  EXPECT_EQ(ch.token_source, token_count_source::tokenizer);
+  EXPECT_EQ(ch.completion_tokens, static_cast<int64_t>(ch.text.size()));
+  EXPECT_EQ(ch.prompt_tokens, -1);
+
+  // Neither usage nor a tokenizer: content chunks (one echo piece per event).
+  o.api = openai_api::completions;
+  o.counter = nullptr;
+  auto chunked = make_openai_runner(o);
+  collect_sink::entry ev;
+  const completion k = one(*chunked, "alpha beta gamma", 5, {}, &ev);
+  ASSERT_EQ(k.status, outcome::ok) << k.error;
+  EXPECT_EQ(k.token_source, token_count_source::chunks);
+  EXPECT_EQ(k.completion_tokens, 5);
+  EXPECT_EQ(k.completion_tokens, static_cast<int64_t>(ev.chunks.size()));
+  EXPECT_EQ(k.prompt_tokens, -1);
+
+  // A request that failed is not counted from its text.
+  o.counter = byte_counter(&calls);
+  o.model = "not-served";
+  auto failing = make_openai_runner(o);
+  const completion f = one(*failing, "alpha", 3);
+  EXPECT_EQ(f.status, outcome::invalid_response);
+  EXPECT_EQ(f.token_source, token_count_source::none);
+  EXPECT_EQ(f.completion_tokens, -1);
 }
 
 TEST(serve_echo, honours_stop_sequences) {
@@ -116,7 +191,7 @@ TEST(serve_echo, chat_and_whole_responses_agree_with_streams) {
     ASSERT_EQ(b.status, outcome::ok) << b.error;
     EXPECT_EQ(a.text, b.text);
     EXPECT_EQ(a.completion_tokens, b.completion_tokens);
-    EXPECT_EQ(b.extra["token_source"], "usage");
+    EXPECT_EQ(b.token_source, token_count_source::usage);
     if (api == openai_api::chat) {
       EXPECT_EQ(a.text.substr(0, 6), "user: ");  // the documented default template
     }

@@ -57,6 +57,8 @@ TEST(throughput_cli, server_run_puts_every_metric_in_results_json) {
   EXPECT_NEAR(find_metric(s, "input_tok_s")->at("value").get<double>(),
               2 * find_metric(s, "output_tok_s")->at("value").get<double>(), 1e-6);
   EXPECT_EQ(find_metric(s, "ttft_ms")->at("n"), 20);
+  // The fake generates its tokens itself: every count is its own.
+  EXPECT_EQ(s.at("token_sources"), (nlohmann::json{{"generator", 20}}));
   ASSERT_FALSE(s.at("validity").is_null());
   EXPECT_TRUE(s["validity"].at("valid").get<bool>()) << s["validity"].dump();
   // The schedule seed is recorded, and the journal holds one record per query.

@@ -7,6 +7,7 @@
 // request). Each streamed content chunk reaches the harness's sink as soon as its SSE event has
 // been parsed, so that the harness's timestamps (TTFT, ITL) are those of arrival.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,15 @@ struct retry_policy {
   int64_t max_retry_after_ms = 120'000;
 };
 
+// Counts tokens on the client when the server sends no `usage` (--tokenizer FILE.gguf). Called
+// on the runner's I/O threads, concurrently and after the last byte of the response (the time
+// it takes is inside the request's end-to-end latency): both must be thread-safe.
+struct token_counter {
+  std::function<int64_t(std::string_view)> count_prompt;      // special tokens as the model adds them
+  std::function<int64_t(std::string_view)> count_completion;  // the generated text alone
+  std::string name;  // identity for runner_info, e.g. "tokenizer:model.gguf"
+};
+
 struct openai_options {
   std::string url;    // base URL including the API prefix, e.g. http://127.0.0.1:8000/v1
   std::string model;  // the "model" field of each request
@@ -48,11 +58,14 @@ struct openai_options {
   int64_t max_response_bytes = int64_t{256} << 20;
   retry_policy retry;
   uint64_t jitter_seed = 0;  // combined with each request's seed: retries are reproducible
+  // https: a PEM file of certificates trusted besides the system store (a private CA).
+  std::string ca_file;
+  std::shared_ptr<const token_counter> counter;  // null: usage, else chunks
 };
 
 // "openai:URL#MODEL[?key=value&...]" -> options. Keys: api=completions|chat, stream=0|1,
 // usage=0|1, retries=N, connect_timeout_s, read_timeout_s, request_timeout_s, concurrency,
-// threads. Bad specs throw moebench::error("openai.bad_spec", field "--model").
+// threads, ca_file=PATH. Bad specs throw moebench::error("openai.bad_spec", field "--model").
 openai_options parse_openai_spec(std::string_view spec);
 
 struct parsed_url {

@@ -3,6 +3,7 @@
 // Endpoints: POST /v1/completions, POST /v1/chat/completions (streaming with SSE or not,
 // `usage`, `stream_options.include_usage`), GET /v1/models, GET /v1/models/{id}, GET /health.
 // One io_context on a small thread pool; one coroutine per connection (no thread per request).
+// Plain HTTP, or HTTPS (TLS 1.2+ through OpenSSL) when given a certificate and key.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,9 @@ struct server_options {
   int64_t shutdown_grace_ms = 10'000;   // in-flight generations get this long after shutdown()
   int64_t max_body_bytes = int64_t{16} << 20;
   bool handle_signals = false;     // SIGTERM/SIGINT start a graceful shutdown
+  // HTTPS: both PEM files, or neither (plain HTTP). The certificate file may hold the chain.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 struct server_stats {
@@ -41,7 +45,8 @@ using backend_factory = std::function<std::unique_ptr<model_backend>(boost::asio
 class server {
  public:
   // Binds and listens at once, so that port() is known before run(). Throws moebench::error
-  // ("serve.bind") when the address cannot be bound.
+  // ("serve.bind") when the address cannot be bound, ("serve.tls") when the certificate or key
+  // cannot be loaded.
   server(server_options options, const backend_factory& make_backend);
   ~server();
   server(const server&) = delete;

@@ -98,6 +98,7 @@ struct query_record {
   int64_t input_tokens = 0;   // runner-reported when known, else the target
   bool input_tokens_reported = false;
   int64_t output_tokens = 0;  // runner-reported, else the sum of chunk tokens
+  token_count_source token_source = token_count_source::none;  // as the runner reported it
   outcome status = outcome::ok;
   finish_reason finish = finish_reason::stop;
   std::string error;
