@@ -33,6 +33,7 @@ class engine_runner final : public runner {
       engine_.reset_routing();
       try {
         generate_options go;
+        go.ignore_eos = req.params.ignore_eos;
         go.on_text = [&](std::string_view text, int64_t tokens) { sink.on_chunk(req.id, text, tokens); };
         generation_result g = generate(engine_, req.prompt, req.params, go);
         c.text = std::move(g.text);

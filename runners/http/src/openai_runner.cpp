@@ -237,6 +237,8 @@ class openai_runner final : public runner {
     if (r.params.top_k > 0) j["top_k"] = r.params.top_k;
     if (r.params.min_p > 0) j["min_p"] = r.params.min_p;
     if (!r.params.stop.empty()) j["stop"] = r.params.stop;
+    // Throughput runs ask for exact output lengths (vLLM, SGLang, llama-server, moebench serve).
+    if (r.params.ignore_eos) j["ignore_eos"] = true;
     if (options_.stream && options_.include_usage) j["stream_options"] = {{"include_usage", true}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }

@@ -54,15 +54,17 @@ std::vector<nlohmann::json> queries_of(const fs::path& run, const std::string& l
 }
 
 // Every figure the issue asks for, present and consistent, in one level of a gguf: run with
-// `input` prompt tokens per query and an SLO; `queries` are the level's journal records (the
-// engine may stop a query at EOS before its planned length, so output counts come from them).
+// `input` prompt tokens and `output` generated tokens per query (throughput runs ask the runner
+// to ignore EOS, so every query reaches its planned length) and an SLO; `queries` are the
+// level's journal records.
 void expect_complete_level(const nlohmann::json& s, const nlohmann::json& model_details, int64_t input,
-                           const std::vector<nlohmann::json>& queries) {
+                           int64_t output, const std::vector<nlohmann::json>& queries) {
   SCOPED_TRACE(s.value("source", ""));
   ASSERT_FALSE(queries.empty());
   double out_sum = 0, steps = 0, context_sum = 0;
   for (const auto& q : queries) {
     EXPECT_EQ(q.at("input_tokens"), input);
+    EXPECT_EQ(q.at("output_tokens"), output);
     const auto o = q.at("output_tokens").get<double>();
     out_sum += o;
     if (o > 1) {
@@ -154,7 +156,7 @@ TEST_F(engine_runs, server_at_rate_2_puts_every_metric_into_results_json) {
   const auto results = nlohmann::json::parse(slurp(dir / "results.json"));
   ASSERT_EQ(results.at("suites").size(), 1u);
   const auto& s = results["suites"][0];
-  expect_complete_level(s, results.at("model").at("details"), 16, queries_of(dir, "server"));
+  expect_complete_level(s, results.at("model").at("details"), 16, 8, queries_of(dir, "server"));
   EXPECT_EQ(s.at("per_task").at("rate_per_s"), 2.0);
   // Poisson arrivals at 2/s: queue delay is measured from the schedule, and the run lasts at
   // least until the last scheduled arrival.
@@ -182,7 +184,7 @@ TEST_F(engine_runs, sweep_records_every_point_of_the_curve_with_every_metric) {
   double best = 0;
   for (std::size_t i = 0; i < suites.size(); ++i) {
     const auto& s = suites[i];
-    expect_complete_level(s, results.at("model").at("details"), 16,
+    expect_complete_level(s, results.at("model").at("details"), 16, 8,
                           queries_of(dir, "concurrency=" + std::to_string(int64_t{1} << i)));
     EXPECT_EQ(s.at("per_task").at("concurrency"), int64_t{1} << i);
     const double v = value(s, "output_tok_s");
