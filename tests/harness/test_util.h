@@ -1,8 +1,16 @@
 #pragma once
 // Shared helpers for harness tests: temporary directories and running the moebench binary.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -105,5 +113,60 @@ inline cli_result run_cli(const std::vector<std::string>& args, const std::files
   r.err = slurp(err_path);
   return r;
 }
+
+// `moebench serve --model MODEL --port 0 --port-file F EXTRA...` in a child process, its output
+// in a log file; SIGKILLed at destruction if still running.
+class serve_process {
+ public:
+  serve_process(const temp_dir& dir, const std::string& model, const std::vector<std::string>& extra) {
+    using namespace std::chrono_literals;
+    const std::filesystem::path port_file = dir / ("port-" + std::to_string(counter_++));
+    log_ = port_file.string() + ".log";
+    std::vector<std::string> args = {"serve", "--model", model, "--port", "0", "--port-file", port_file.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (!std::freopen(log_.c_str(), "w", stdout) || !std::freopen(log_.c_str(), "a", stderr)) ::_exit(127);
+      exec_moebench(args);
+    }
+    // Loading a model can take a while on a loaded machine: up to 20 s.
+    for (int i = 0; i < 2000 && port_ == 0; ++i) {
+      std::ifstream in(port_file);
+      if (!(in >> port_)) std::this_thread::sleep_for(10ms);
+    }
+    if (port_ == 0) ADD_FAILURE() << "serve did not write its port file; log:\n" << slurp(log_);
+  }
+  ~serve_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  serve_process(const serve_process&) = delete;
+  serve_process& operator=(const serve_process&) = delete;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  int port() const { return port_; }
+  std::string log() const { return slurp(log_); }
+  // SIGTERM, then the exit code (-1 if it did not exit within `timeout`).
+  int terminate(std::chrono::milliseconds timeout) {
+    using namespace std::chrono_literals;
+    ::kill(pid_, SIGTERM);
+    for (auto waited = 0ms; waited < timeout; waited += 10ms) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_;
+};
 
 }  // namespace moebench::testing

@@ -31,60 +31,6 @@ using namespace std::chrono_literals;
 constexpr const char* key_var = "MOEBENCH_HTTP_TEST_KEY";
 const std::string secret = "sk-moebench-test-5e1f0c2b9a";
 
-// `moebench serve` in a child process; SIGKILLed at destruction if still running.
-class serve_process {
- public:
-  serve_process(const temp_dir& dir, std::vector<std::string> extra) {
-    const fs::path port_file = dir / ("port-" + std::to_string(counter_++));
-    log_ = port_file.string() + ".log";
-    std::vector<std::string> args = {moebench_bin(), "serve", "--model", "echo", "--port", "0",
-                                     "--port-file", port_file.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (!std::freopen(log_.c_str(), "w", stdout) || !std::freopen(log_.c_str(), "a", stderr)) ::_exit(127);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 1000 && port_ == 0; ++i) {
-      std::ifstream in(port_file);
-      if (!(in >> port_)) std::this_thread::sleep_for(10ms);
-    }
-    if (port_ == 0) ADD_FAILURE() << "serve did not write its port file; log:\n" << slurp(log_);
-  }
-  ~serve_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-  int port() const { return port_; }
-  std::string log() const { return slurp(log_); }
-  // SIGTERM, then the exit code (-1 if it did not exit within `timeout`).
-  int terminate(std::chrono::milliseconds timeout) {
-    ::kill(pid_, SIGTERM);
-    for (auto waited = 0ms; waited < timeout; waited += 10ms) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-
- private:
-  static inline int counter_ = 0;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string log_;
-};
-
 std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
   std::vector<nlohmann::json> out;
   std::ifstream in(p);
@@ -96,7 +42,7 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
 TEST(http_cli, humaneval_run_against_moebench_serve) {
   temp_dir dir;
   ::setenv(key_var, secret.c_str(), 1);
-  serve_process srv(dir, {"--api-key-env", key_var, "--echo-tokens-per-s", "2000", "--echo-max-tokens", "64"});
+  serve_process srv(dir, "echo", {"--api-key-env", key_var, "--echo-tokens-per-s", "2000", "--echo-max-tokens", "64"});
   ASSERT_NE(srv.port(), 0);
   const std::string model = "openai:" + srv.url() + "#echo";
   const auto r = run_cli({"run", "--suite", "humaneval", "--model", model, "--api-key-env", key_var, "--limit", "4",
@@ -181,7 +127,7 @@ fs::path synth_gguf(const temp_dir& dir) {
 
 TEST(http_cli, token_counts_say_where_they_come_from) {
   temp_dir dir;
-  serve_process srv(dir, {"--echo-max-tokens", "64"});
+  serve_process srv(dir, "echo", {"--echo-max-tokens", "64"});
   ASSERT_NE(srv.port(), 0);
   const fs::path gguf = synth_gguf(dir);
   const gguf::file file(gguf.string());
@@ -307,7 +253,7 @@ TEST(http_cli, serve_https_with_a_private_ca) {
   temp_dir dir;
   test_pki pki(dir.path(), "moebench-cli");
   const auto files = pki.issue("server", "IP:127.0.0.1,DNS:localhost");
-  serve_process srv(dir, {"--tls-cert", files.cert.string(), "--tls-key", files.key.string()});
+  serve_process srv(dir, "echo", {"--tls-cert", files.cert.string(), "--tls-key", files.key.string()});
   ASSERT_NE(srv.port(), 0);
   const std::string url = "https://localhost:" + std::to_string(srv.port()) + "/v1";
   const auto r = run_cli({"run", "--suite", "humaneval", "--model", "openai:" + url + "#echo?ca_file=" +
@@ -342,7 +288,7 @@ TEST(http_cli, serve_https_with_a_private_ca) {
 
 TEST(http_cli, sigterm_lets_the_stream_in_flight_finish) {
   temp_dir dir;
-  serve_process srv(dir, {"--echo-tokens-per-s", "25", "--shutdown-grace-s", "10"});
+  serve_process srv(dir, "echo", {"--echo-tokens-per-s", "25", "--shutdown-grace-s", "10"});
   ASSERT_NE(srv.port(), 0);
   openai_options o;
   o.url = srv.url();
@@ -380,7 +326,7 @@ TEST(http_cli, serve_rejects_unknown_models) {
 
 TEST(http_cli, bench_openai_prints_figures) {
   temp_dir dir;
-  serve_process srv(dir, {});
+  serve_process srv(dir, "echo", {});
   ASSERT_NE(srv.port(), 0);
   const auto r = run_cli({"bench", "openai", "--url", srv.url(), "--model", "echo", "--concurrency", "8",
                           "--duration-s", "0.5", "--warmup-s", "0.1", "--json", (dir / "bench.json").string()},

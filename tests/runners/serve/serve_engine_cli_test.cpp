@@ -30,55 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// `moebench serve --model gguf:PATH ...` in a child process; SIGKILLed at destruction.
-class engine_server {
- public:
-  engine_server(const temp_dir& dir, const std::string& model, std::vector<std::string> extra) {
-    const fs::path port_file = dir / ("port-" + std::to_string(counter_++));
-    log_ = port_file.string() + ".log";
-    std::vector<std::string> args = {"serve", "--model", "gguf:" + model, "--port", "0", "--port-file",
-                                     port_file.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (!std::freopen(log_.c_str(), "w", stdout) || !std::freopen(log_.c_str(), "a", stderr)) ::_exit(127);
-      exec_moebench(args);
-    }
-    for (int i = 0; i < 2000 && port_ == 0; ++i) {
-      std::ifstream in(port_file);
-      if (!(in >> port_)) std::this_thread::sleep_for(10ms);
-    }
-    if (port_ == 0) ADD_FAILURE() << "serve did not write its port file; log:\n" << slurp(log_);
-  }
-  ~engine_server() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-  int port() const { return port_; }
-  std::string log() const { return slurp(log_); }
-  int terminate(std::chrono::milliseconds timeout) {
-    ::kill(pid_, SIGTERM);
-    for (auto waited = 0ms; waited < timeout; waited += 10ms) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-
- private:
-  static inline int counter_ = 0;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string log_;
-};
-
 std::string synth(const temp_dir& dir, const std::string& preset) {
   const std::string model = (dir / (preset + ".gguf")).string();
   const cli_result r = run_cli({"model", "synth", "--preset", preset, "--type", "q8_0", "-o", model}, dir.path());
@@ -114,7 +65,7 @@ TEST(serve_engine_cli, humaneval_through_serve_equals_the_in_process_run) {
   temp_dir dir;
   const std::string model = synth(dir, "dsv3-mini");
   // 3 slots, 4 requests in flight from the harness: batching and queueing both happen.
-  engine_server srv(dir, model, {"--model-name", "mini", "--parallel", "3", "--batch-tokens", "16",
+  serve_process srv(dir, "gguf:" + model, {"--model-name", "mini", "--parallel", "3", "--batch-tokens", "16",
                                  "--engine-threads", "2"});
   ASSERT_NE(srv.port(), 0);
   const std::vector<std::string> common = {"run", "--suite", "humaneval", "--limit", "6", "--n", "2",
@@ -161,7 +112,7 @@ TEST(serve_engine_cli, chat_renders_with_the_gguf_template) {
     }
     w.write(model);
   }
-  engine_server srv(dir, model, {"--engine-threads", "1", "--parallel", "2"});
+  serve_process srv(dir, "gguf:" + model, {"--engine-threads", "1", "--parallel", "2"});
   ASSERT_NE(srv.port(), 0);
   openai_options o;
   o.url = srv.url();
@@ -184,7 +135,7 @@ TEST(serve_engine_cli, chat_renders_with_the_gguf_template) {
 TEST(serve_engine_cli, a_client_that_leaves_frees_its_slot) {
   temp_dir dir;
   const std::string model = synth(dir, "dsv3-mini");
-  engine_server srv(dir, model, {"--model-name", "m", "--parallel", "1", "--context", "4096", "--engine-threads", "1"});
+  serve_process srv(dir, "gguf:" + model, {"--model-name", "m", "--parallel", "1", "--context", "4096", "--engine-threads", "1"});
   ASSERT_NE(srv.port(), 0);
   {
     // A stream that would run ~4000 tokens: read its first bytes, then hang up.
@@ -231,7 +182,7 @@ TEST(serve_engine_cli, a_client_that_leaves_frees_its_slot) {
 TEST(serve_engine_cli, sigterm_lets_the_stream_in_flight_finish) {
   temp_dir dir;
   const std::string model = synth(dir, "dsv3-mini");
-  engine_server srv(dir, model, {"--model-name", "m", "--engine-threads", "1", "--shutdown-grace-s", "30"});
+  serve_process srv(dir, "gguf:" + model, {"--model-name", "m", "--engine-threads", "1", "--shutdown-grace-s", "30"});
   ASSERT_NE(srv.port(), 0);
   openai_options o;
   o.url = srv.url();
@@ -256,7 +207,7 @@ TEST(serve_engine_cli, sigterm_lets_the_stream_in_flight_finish) {
 TEST(serve_engine_cli, a_prompt_over_the_context_gets_400_and_the_server_goes_on) {
   temp_dir dir;
   const std::string model = synth(dir, "qwen3moe-mini");
-  engine_server srv(dir, model, {"--model-name", "m", "--context", "32", "--engine-threads", "1"});
+  serve_process srv(dir, "gguf:" + model, {"--model-name", "m", "--context", "32", "--engine-threads", "1"});
   ASSERT_NE(srv.port(), 0);
   openai_options o;
   o.url = srv.url();
