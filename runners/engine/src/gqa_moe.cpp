@@ -150,6 +150,17 @@ class gqa_moe final : public arch_model {
 
 }  // namespace
 
+void read_gqa_attention(const gguf::file& f, hparams& hp) {
+  hp.head_dim = f.find_int(f.arch_key("attention.key_length")).value_or(hp.n_embd / hp.n_head);
+  const int64_t v_len = f.find_int(f.arch_key("attention.value_length")).value_or(hp.head_dim);
+  if (v_len != hp.head_dim)
+    throw error("engine.bad_hparams", {f.path(), 0, f.arch_key("attention.value_length")},
+                "key and value lengths differ");
+  hp.rope.n_rot = f.find_int(f.arch_key("rope.dimension_count")).value_or(hp.head_dim);
+  if (hp.rope.n_rot != hp.head_dim)
+    throw error("engine.bad_hparams", {f.path(), 0, f.arch_key("rope.dimension_count")}, "partial RoPE is not supported here");
+}
+
 std::unique_ptr<arch_model> make_gqa_moe(const loader& l, hparams hp, gqa_moe_variant v) {
   return std::make_unique<gqa_moe>(l, std::move(hp), v);
 }

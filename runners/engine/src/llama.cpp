@@ -4,22 +4,14 @@
 #include <cmath>
 
 #include "gqa_moe.h"
-#include "moebench/error.h"
 
 namespace moebench::engine::detail {
 
 std::unique_ptr<arch_model> load_llama(const loader& l, hparams hp) {
   const gguf::file& f = l.file();
-  hp.head_dim = f.find_int(f.arch_key("attention.key_length")).value_or(hp.n_embd / hp.n_head);
-  const int64_t v_len = f.find_int(f.arch_key("attention.value_length")).value_or(hp.head_dim);
-  if (v_len != hp.head_dim)
-    throw error("engine.bad_hparams", {f.path(), 0, f.arch_key("attention.value_length")},
-                "key and value lengths differ");
+  read_gqa_attention(f, hp);
   // Mixtral files store the expert width as feed_forward_length.
   hp.n_ff_exp = f.find_int(f.arch_key("expert_feed_forward_length")).value_or(hp.n_ff);
-  hp.rope.n_rot = f.find_int(f.arch_key("rope.dimension_count")).value_or(hp.head_dim);
-  if (hp.rope.n_rot != hp.head_dim)
-    throw error("engine.bad_hparams", {f.path(), 0, f.arch_key("rope.dimension_count")}, "partial RoPE is not supported here");
   hp.rope.neox = false;
   hp.router.gate = gating::softmax;
   hp.router.normalize = true;
