@@ -24,6 +24,7 @@ void add_serve_command(CLI::App& app, context& ctx);
 void add_bench_openai_command(CLI::App& app, context& ctx);
 void add_bench_engine_command(CLI::App& app, context& ctx);
 void add_bench_report_command(CLI::App& app, context& ctx);
+void add_demo_command(CLI::App& app, context& ctx);
 
 // Reads an API key from the environment variable `env_name` ("" = no key). The key itself is
 // never printed, logged or recorded; only the variable's name is.

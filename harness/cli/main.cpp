@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   moebench::cli::add_bench_openai_command(app, ctx);
   moebench::cli::add_bench_engine_command(app, ctx);
   moebench::cli::add_bench_report_command(app, ctx);
+  moebench::cli::add_demo_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

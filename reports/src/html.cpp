@@ -125,11 +125,11 @@ std::string runs_section(std::span<const run_result> runs) {
   return out + "</table></section>\n";
 }
 
-std::string ci_text(const metric& m) {
+// Each CI on a line of its own (already escaped).
+std::string ci_html(const metric& m) {
   if (m.cis.empty()) return "-";
   std::string out;
-  for (const auto& c : m.cis)
-    out += (out.empty() ? "" : "; ") + format_ci(c, m.unit) + " " + ci_label(c.method);
+  for (const auto& c : m.cis) out += (out.empty() ? "" : "<br>") + h(format_ci(c, m.unit) + " " + ci_label(c.method));
   return out;
 }
 
@@ -139,13 +139,15 @@ std::string summary_section(std::span<const run_result> runs) {
   if (hs.empty()) return out + "<p class=\"empty\">These runs hold no figures.</p></section>\n";
   out += "<p class=\"note\">Each run's headline figures with n and 95% confidence intervals; every figure is in the "
          "suite sections below.</p><table class=\"mb-summary\"><tr><th>run</th><th>suite</th><th>scope</th><th>figure</th>"
-         "<th>value</th><th>95% CI</th><th>n</th><th>kind</th></tr>\n";
+         "<th>value</th><th>95% CI</th><th>percentiles</th><th>n</th><th>kind</th></tr>\n";
   for (const auto& x : hs) {
     const metric& m = *x.figure;
-    out += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td class=\"ci\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+    const std::string pct = m.distribution ? fmt::format("p50 {:.4g} / p90 {:.4g} / p99 {:.4g}", m.distribution->p50, m.distribution->p90,
+                                                         m.distribution->p99) : "-";
+    out += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td class=\"ci\">{}</td><td class=\"ci\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
                        m.kind == figure_kind::modelled ? " class=\"modelled\"" : "", h(x.run->run_id), h(x.suite->suite),
-                       x.scope.empty() ? "-" : h(x.scope), h(m.name), metric_td(*x.run, *x.suite, m, format_distribution(m)),
-                       h(ci_text(m)), m.n, kind_badge(m.kind));
+                       x.scope.empty() ? "-" : h(x.scope), h(m.name), metric_td(*x.run, *x.suite, m, format_value(m)),
+                       ci_html(m), h(pct), m.n, kind_badge(m.kind));
   }
   return out + "</table></section>\n";
 }
@@ -185,7 +187,7 @@ std::string all_figures(const std::vector<std::pair<const run_result*, const sui
                           m.distribution->p90, m.distribution->p99);
       out += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td>{}<td class=\"ci\">{}</td>{}<td class=\"num\">{}</td><td>{}</td></tr>\n",
                          m.kind == figure_kind::modelled ? " class=\"modelled\"" : "", h(r->run_id), h(suite_key(*s)), h(m.name),
-                         metric_td(*r, *s, m, format_value(m)), h(ci_text(m)), pct, m.n, kind_badge(m.kind));
+                         metric_td(*r, *s, m, format_value(m)), ci_html(m), pct, m.n, kind_badge(m.kind));
     }
   return out + "</table></details>\n";
 }
@@ -231,7 +233,7 @@ std::string humaneval_section(std::span<const run_result> runs, chart_set& chart
         out += "<td>-</td><td>-</td>";
         continue;
       }
-      out += metric_td(*r, *s, *m, format_value(*m)) + "<td class=\"ci\">" + h(ci_text(*m)) + "</td>";
+      out += metric_td(*r, *s, *m, format_value(*m)) + "<td class=\"ci\">" + ci_html(*m) + "</td>";
       json row = {{"run", r->run_id}, {"metric", m->name}, {"value", chart_number(m->value)}, {"n", m->n}};
       if (!m->cis.empty()) {
         row["lo"] = chart_number(m->cis.front().lo);
@@ -364,7 +366,8 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
                                                 {"sort", {{"field", "order"}, {"op", "min"}}}, {"axis", {{"labelAngle", -30}}}}},
                                          {"y", {{"field", "ms"}, {"type", "quantitative"}, {"title", "ms"}}},
                                          {"color", {{"field", "run"}, {"type", "nominal"}}},
-                                         {"strokeDash", {{"field", "percentile"}, {"type", "nominal"}, {"sort", {"p50", "p90", "p99"}}}}}}}}};
+                                         {"strokeDash", {{"field", "percentile"}, {"type", "nominal"}, {"sort", {"p50", "p90", "p99"}},
+                                                         {"legend", {{"symbolType", "stroke"}, {"symbolStrokeWidth", 2}, {"symbolSize", 300}}}}}}}}}};
     out += charts.add(std::move(spec), "Latency percentiles (p50, p90, p99) per level: TTFT, TPOT, ITL and E2EL");
   }
   if (!curve_rows.empty()) {
@@ -373,13 +376,13 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
     json points = {{"mark", {{"type", "point"}, {"filled", true}, {"size", 60}, {"tooltip", true}}},
                    {"encoding", {{"shape", {{"field", "validity"}, {"type", "nominal"},
                                             {"scale", {{"domain", {"VALID", "INVALID", "-"}}, {"range", {"circle", "cross", "square"}}}}}}}}};
-    json labels = {{"mark", {{"type", "text"}, {"dx", 6}, {"dy", -8}, {"align", "left"}, {"fontSize", 10}}},
+    json labels = {{"mark", {{"type", "text"}, {"dy", -10}, {"align", "center"}, {"fontSize", 10}}},
                    {"encoding", {{"text", {{"field", "level"}}}}}};
     json spec = {{"data", values(curve_rows)},
                  {"width", 460},
                  {"height", 280},
                  {"encoding", {{"x", {{"field", "tok_s_per_user"}, {"type", "quantitative"}, {"title", "interactivity: tok/s per user (1000 / p50 TPOT)"},
-                                      {"scale", {{"zero", false}}}}},
+                                      {"scale", {{"zero", false}, {"padding", 40}}}}},
                                {"y", {{"field", "output_tok_s"}, {"type", "quantitative"}, {"title", "output tok/s"}}},
                                {"color", {{"field", "run"}, {"type", "nominal"}}}}},
                  {"layer", {line, points, labels}}};
@@ -389,43 +392,46 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
   return out + "</div>" + all_figures(suites) + "</section>\n";
 }
 
-std::string row_label(const cost_row& c, bool with_run) {
-  std::string label = c.target + (c.scope.empty() ? "" : " " + c.scope);
-  if (with_run) label += " [" + c.run->run_id + "]";
-  return label;
+// The citation keys behind a row's modelled figures: its prices' and its hardware figures'.
+std::string row_sources(const cost_row& c) {
+  std::set<std::string> price, hardware;
+  for (const auto& f : c.sources) {
+    if (f.source_key.empty()) continue;
+    (f.name.starts_with("price[") ? price : hardware).insert(f.source_key);
+  }
+  auto join = [](const std::set<std::string>& keys) {
+    std::string out;
+    for (const auto& k : keys) out += (out.empty() ? "" : ", ") + std::string("<code>") + h(k) + "</code>";
+    return out;
+  };
+  std::string out;
+  if (!price.empty()) out += "prices: " + join(price);
+  if (!hardware.empty()) out += (out.empty() ? "" : "<br>") + std::string("hardware: ") + join(hardware);
+  return out.empty() ? "-" : out;
 }
 
-std::string cost_section(std::span<const run_result> runs, const std::vector<cost_row>& rows, chart_set& charts) {
+std::string cost_section(const std::vector<cost_row>& rows, chart_set& charts) {
   std::string out = "<section id=\"cost\"><h2>Cost and energy</h2><p class=\"note\"><span class=\"badge kind-measured\">measured</span> "
                     "figures come from runs on real hardware; <span class=\"badge kind-modelled\">modelled</span> figures are roofline "
-                    "projections from the spec sheets and prices below (hatched rows, light dashed bars). $/M tokens = devices x "
-                    "$/device-hour / (tok/s x 3600 / 1e6).</p>";
-  const bool with_run = runs.size() > 1;
+                    "projections from spec sheets and price lists (hatched rows; light, dashed bars), each with its sources. "
+                    "$/M tokens = devices x $/device-hour / (tok/s x 3600 / 1e6).</p>";
   out += "<table class=\"mb-cost\"><tr><th>run</th><th>target</th><th>kind</th><th>model</th><th>rate</th><th>tier</th><th>$/M input</th>"
-         "<th>$/M output</th><th>$/M total</th><th>energy</th><th>efficiency / notes</th></tr>\n";
+         "<th>$/M output</th><th>$/M total</th><th>energy</th><th>sources</th></tr>\n";
   json price_rows = json::array(), energy_rows = json::array();
   std::map<std::string, std::string> source_texts;
-  std::string figure_rows;
-  // Notes every modelled row carries are said once, under the table.
-  std::map<std::string, std::size_t> note_count;
-  std::size_t modelled_rows = 0;
-  for (const auto& c : rows) {
-    modelled_rows += c.kind == figure_kind::modelled;
-    for (const auto& n : std::set<std::string>(c.notes.begin(), c.notes.end())) ++note_count[n];
-  }
-  std::set<std::string> common_notes;
-  for (const auto& [n, count] : note_count)
-    if (modelled_rows > 1 && count == rows.size()) common_notes.insert(n);
+  // Each hardware figure once per target, and each note once with the rows it applies to.
+  std::map<std::pair<std::string, std::string>, const sourced_figure*> figures;
+  std::map<std::string, std::vector<std::string>> notes;
+  std::set<std::string> calibrations;
   for (const auto& c : rows) {
     std::set<std::string> tiers;
     for (const auto& p : c.prices) tiers.insert(p.tier);
     if (tiers.empty()) tiers.insert("");
     std::string energy;
     for (const metric* e : c.energy) energy += (energy.empty() ? "" : "<br>") + h(e->name) + " = " + h(format_value(*e));
-    std::string notes = c.calibration.empty() ? "" : h(c.calibration);
-    for (const auto& n : c.notes)
-      if (!common_notes.contains(n)) notes += (notes.empty() ? "" : "<br>") + std::string("<span class=\"note\">") + h(n) + "</span>";
-    const std::string label = row_label(c, with_run);
+    const std::string target = c.target + (c.scope.empty() ? "" : " " + c.scope);
+    // A measured and a modelled row of one target stay apart in the charts.
+    const std::string chart_target = target + (c.kind == figure_kind::measured ? " (measured)" : "");
     bool first = true;
     for (const auto& tier : tiers) {
       auto price = [&](const char* basis) -> std::string {
@@ -433,70 +439,93 @@ std::string cost_section(std::span<const run_result> runs, const std::vector<cos
           if (p.tier == tier && p.basis == basis) return metric_td(*c.run, *c.suite, *p.figure, fmt::format("{:.4g}", p.figure->value));
         return "<td>-</td>";
       };
-      out += fmt::format("<tr{}><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td>{}<td>{}</td>{}{}{}<td>{}</td><td>{}</td></tr>\n",
+      out += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td>{}{}{}<td>{}</td><td>{}</td></tr>\n",
                          c.kind == figure_kind::modelled ? " class=\"modelled\"" : "", first ? h(c.run->run_id) : "",
-                         first ? h(c.target) : "", first && !c.target_name.empty() ? "<br><span class=\"note\">" + h(c.target_name) + "</span>" : "",
-                         first ? kind_badge(c.kind) : "", first ? h(c.model) : "",
+                         first ? h(target) : "", first ? kind_badge(c.kind) : "", first ? h(c.model) : "",
                          first && c.rate ? metric_td(*c.run, *c.suite, *c.rate, format_value(*c.rate)) : "<td></td>",
                          h(tier.empty() ? "-" : tier), price("input"), price("output"), price("total"), first ? energy : "",
-                         first ? notes : "");
+                         first ? row_sources(c) : "");
       first = false;
     }
     for (const auto& p : c.prices)
-      price_rows.push_back({{"label", label + (p.tier.empty() ? "" : " · " + p.tier)}, {"target", c.target}, {"tier", p.tier},
+      price_rows.push_back({{"run", c.run->run_id}, {"target", chart_target}, {"tier", p.tier.empty() ? "-" : p.tier},
                             {"kind", std::string(to_string(c.kind))}, {"basis", p.basis}, {"usd_per_mtok", chart_number(p.figure->value)}});
     for (const metric* e : c.energy)
       if (e->name.starts_with("j_per_"))
-        energy_rows.push_back({{"label", label}, {"target", c.target}, {"kind", std::string(to_string(c.kind))},
+        energy_rows.push_back({{"run", c.run->run_id}, {"target", chart_target}, {"kind", std::string(to_string(c.kind))},
                                {"figure", e->name}, {"j_per_token", chart_number(e->value)}});
     for (const auto& f : c.sources) {
       if (!f.source_key.empty()) source_texts[f.source_key] = f.source_text;
-      figure_rows += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"num\">{:.6g}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                                 h(label), h(f.name), f.value, h(f.source_key), h(f.flag), h(f.confidence), h(f.note));
+      figures.emplace(std::pair{c.target, f.name}, &f);
     }
+    for (const auto& n : c.notes) {
+      auto& where = notes[n];
+      const std::string label = c.target + " (" + c.run->run_id + ")";
+      if (std::find(where.begin(), where.end(), label) == where.end()) where.push_back(label);
+    }
+    if (!c.calibration.empty()) calibrations.insert(c.calibration);
   }
   out += "</table>";
-  for (const auto& n : common_notes) out += "<p class=\"note\">Every row: " + h(n) + "</p>";
+  for (const auto& c : calibrations) out += "<p class=\"note\">Efficiency of the modelled rows: " + h(c) + "</p>";
+  if (!notes.empty()) {
+    out += "<details><summary>Notes on the rows (" + std::to_string(notes.size()) + ")</summary><ul class=\"sources\">";
+    for (const auto& [n, where] : notes) {
+      std::string list;
+      for (const auto& w : where) list += (list.empty() ? "" : ", ") + w;
+      out += "<li>" + h(n) + " <span class=\"note\">[" + h(list) + "]</span></li>";
+    }
+    out += "</ul></details>";
+  }
   out += "<div class=\"charts\">";
   const json kind_dash = {{"field", "kind"}, {"type", "nominal"}, {"title", "kind"},
-                          {"scale", {{"domain", {"measured", "modelled"}}, {"range", json::array({json::array({1, 0}), json::array({4, 3})})}}}};
-  const json kind_opacity = {{"condition", {{"test", "datum.kind === 'modelled'"}, {"value", 0.3}}}, {"value", 0.9}};
+                          {"scale", {{"domain", {"measured", "modelled"}}, {"range", json::array({json::array({1, 0}), json::array({4, 3})})}}},
+                          {"legend", {{"symbolFillColor", "#ffffff"}, {"symbolStrokeColor", "#333333"}, {"symbolStrokeWidth", 1.5},
+                                      {"symbolSize", 160}}}};
+  const json kind_opacity = {{"condition", {{"test", "datum.kind === 'modelled'"}, {"value", 0.35}}}, {"value", 0.95}};
   if (!price_rows.empty()) {
     json spec = {{"data", values(price_rows)},
-                 {"facet", {{"field", "basis"}, {"type", "nominal"}, {"title", "$ per million tokens", }, {"sort", {"input", "output", "total"}}}},
-                 {"columns", 3},
-                 {"resolve", {{"scale", {{"x", "independent"}}}}},
+                 {"facet", {{"row", {{"field", "run"}, {"type", "nominal"}, {"title", nullptr}, {"header", {{"labelAngle", 0}, {"labelAlign", "left"}}}}},
+                            {"column", {{"field", "basis"}, {"type", "nominal"}, {"title", "$ per million tokens"}, {"sort", {"input", "output", "total"}}}}}},
+                 {"resolve", {{"scale", {{"x", "independent"}, {"y", "independent"}}}}},
                  {"spec", {{"width", 220},
-                           {"height", {{"step", 16}}},
-                           {"mark", {{"type", "bar"}, {"tooltip", true}, {"strokeWidth", 1.5}}},
-                           {"encoding", {{"y", {{"field", "label"}, {"type", "nominal"}, {"title", nullptr}, {"axis", {{"labelLimit", 320}}}}},
+                           {"height", {{"step", 14}}},
+                           {"mark", {{"type", "bar"}, {"tooltip", true}, {"strokeWidth", 1.2}}},
+                           {"encoding", {{"y", {{"field", "target"}, {"type", "nominal"}, {"title", nullptr}, {"axis", {{"labelLimit", 220}}}}},
+                                         {"yOffset", {{"field", "tier"}, {"type", "nominal"}}},
                                          {"x", {{"field", "usd_per_mtok"}, {"type", "quantitative"}, {"title", "$/M tokens"}}},
-                                         {"color", {{"field", "target"}, {"type", "nominal"}, {"title", "target"}}},
-                                         {"stroke", {{"field", "target"}, {"type", "nominal"}, {"legend", nullptr}}},
+                                         {"color", {{"field", "tier"}, {"type", "nominal"}, {"title", "price tier"}}},
+                                         {"stroke", {{"field", "tier"}, {"type", "nominal"}, {"title", "price tier"}}},
                                          {"strokeDash", kind_dash},
                                          {"fillOpacity", kind_opacity}}}}}};
-    out += charts.add(std::move(spec), "$ per million input, output and total tokens per target and price tier; modelled bars are light with a dashed outline");
+    out += charts.add(std::move(spec), "$ per million input, output and total tokens per target and price tier, one row per run; modelled bars are light with a dashed outline");
   }
   if (!energy_rows.empty()) {
     json spec = {{"data", values(energy_rows)},
-                 {"width", 360},
-                 {"height", {{"step", 16}}},
-                 {"mark", {{"type", "bar"}, {"tooltip", true}, {"strokeWidth", 1.5}}},
-                 {"encoding", {{"y", {{"field", "label"}, {"type", "nominal"}, {"title", nullptr}, {"axis", {{"labelLimit", 320}}}}},
-                               {"yOffset", {{"field", "figure"}, {"type", "nominal"}}},
-                               {"x", {{"field", "j_per_token"}, {"type", "quantitative"}, {"title", "J per token"}}},
-                               {"color", {{"field", "figure"}, {"type", "nominal"}, {"title", "figure (tdp: devices x TDP; rapl: measured)"}}},
-                               {"strokeDash", kind_dash},
-                               {"fillOpacity", kind_opacity}}}};
-    out += charts.add(std::move(spec), "Energy per token; _tdp figures assume the devices draw their TDP, _rapl figures are measured");
+                 {"facet", {{"row", {{"field", "run"}, {"type", "nominal"}, {"title", nullptr}, {"header", {{"labelAngle", 0}, {"labelAlign", "left"}}}}}}},
+                 {"resolve", {{"scale", {{"y", "independent"}}}}},
+                 {"spec", {{"width", 300},
+                           {"height", {{"step", 16}}},
+                           {"mark", {{"type", "bar"}, {"tooltip", true}, {"strokeWidth", 1.2}}},
+                           {"encoding", {{"y", {{"field", "target"}, {"type", "nominal"}, {"title", nullptr}, {"axis", {{"labelLimit", 220}}}}},
+                                         {"yOffset", {{"field", "figure"}, {"type", "nominal"}}},
+                                         {"x", {{"field", "j_per_token"}, {"type", "quantitative"}, {"title", "J per token"}}},
+                                         {"color", {{"field", "figure"}, {"type", "nominal"}, {"title", "figure"}}},
+                                         {"stroke", {{"field", "figure"}, {"type", "nominal"}, {"title", "figure"}}},
+                                         {"strokeDash", kind_dash},
+                                         {"fillOpacity", kind_opacity}}}}}};
+    out += charts.add(std::move(spec), "Energy per token: _tdp assumes the devices draw their TDP, _rapl is measured (RAPL)");
   }
   out += "</div>";
-  if (!figure_rows.empty()) {
-    out += "<h3>Where the modelled figures come from</h3><details open><summary>Hardware figures and prices behind each row</summary>"
-           "<table class=\"mb-sources\"><tr><th>row</th><th>figure</th><th>value</th><th>source</th><th>flag</th><th>confidence</th>"
-           "<th>note</th></tr>\n" + figure_rows + "</table></details><ul class=\"sources\">";
+  if (!figures.empty()) {
+    out += "<h3>Sources of the modelled figures</h3><ul class=\"sources\">";
     for (const auto& [k, text] : source_texts) out += "<li><code>" + h(k) + "</code>: " + h(text) + "</li>";
-    out += "</ul>";
+    out += "</ul><details><summary>Every hardware figure and price behind the modelled rows (" + std::to_string(figures.size()) +
+           ")</summary><table class=\"mb-sources\"><tr><th>target</th><th>figure</th><th>value</th><th>source</th><th>flag</th>"
+           "<th>confidence</th><th>note</th></tr>\n";
+    for (const auto& [key, f] : figures)
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"num\">{:.6g}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                         h(key.first), h(f->name), f->value, h(f->source_key), h(f->flag), h(f->confidence), h(f->note));
+    out += "</table></details>";
   }
   std::vector<std::pair<const run_result*, const suite_result*>> cost_suites;
   for (const auto& c : rows)
@@ -682,7 +711,7 @@ std::string generic_section(std::span<const run_result> runs, const std::string&
       out += fmt::format("<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td><td>{}</td>{}<td class=\"ci\">{}</td>"
                          "<td class=\"num\">{}</td><td>{}</td></tr>\n", m.kind == figure_kind::modelled ? " class=\"modelled\"" : "",
                          h(r->run_id), h(s->source), s->tasks_evaluated, s->tasks_total, s->samples, h(m.name),
-                         metric_td(*r, *s, m, format_distribution(m)), h(ci_text(m)), m.n, kind_badge(m.kind));
+                         metric_td(*r, *s, m, format_distribution(m)), ci_html(m), m.n, kind_badge(m.kind));
     if (s->validity && !s->validity->valid)
       for (const auto& reason : s->validity->reasons)
         out += fmt::format("<tr><td>{}</td><td>{}</td><td colspan=\"7\"><span class=\"badge invalid\">INVALID</span> {}</td></tr>\n",
@@ -752,7 +781,7 @@ std::string render_html(std::span<const run_result> runs, const report_options& 
     for (auto& c : cost_rows(r)) rows.push_back(std::move(c));
   if (!rows.empty()) {
     nav.emplace_back("cost", "Cost");
-    body += cost_section(runs, rows, charts);
+    body += cost_section(rows, charts);
   }
   const auto solved = solved_task_costs(runs, rows);
   if (!solved.empty()) {

@@ -165,17 +165,9 @@ std::vector<headline> headlines(std::span<const run_result> runs) {
               if (const metric* m = find_metric(s, name)) out.push_back({&r, &s, scope, m});
           }
           break;
-        case suite_kind::cost: {
-          const std::string target = string_member(s.per_task, "target");
-          const metric* rate = find_metric(s, "decode_tok_s");
-          if (!rate) rate = find_metric(s, "output_tok_s");
-          if (rate) out.push_back({&r, &s, target, rate});
-          const metric* cheapest = nullptr;
-          for (const auto& m : s.metrics)
-            if (m.name.starts_with("usd_per_mtok_total") && (!cheapest || m.value < cheapest->value)) cheapest = &m;
-          if (cheapest) out.push_back({&r, &s, target, cheapest});
-          break;
-        }
+        case suite_kind::cost:
+          break;  // below: per run, not per target
+
         case suite_kind::longctx:
         case suite_kind::other: {
           // Figures with a CI first (accuracy-like), else the first few.
@@ -190,6 +182,25 @@ std::vector<headline> headlines(std::span<const run_result> runs) {
           break;
         }
       }
+    }
+    // Cost: per kind (measured, modelled) the cheapest $/M total over targets and tiers, and
+    // the fastest decode rate.
+    for (const figure_kind kind : {figure_kind::measured, figure_kind::modelled}) {
+      headline cheapest, fastest;
+      for (const auto& s : r.suites) {
+        if (kind_of(s) != suite_kind::cost) continue;
+        const std::string target = string_member(s.per_task, "target");
+        for (const auto& m : s.metrics) {
+          if (m.kind != kind) continue;
+          if (m.name.starts_with("usd_per_mtok_total") && (!cheapest.figure || m.value < cheapest.figure->value))
+            cheapest = {&r, &s, target + " (cheapest)", &m};
+          if ((m.name == "decode_tok_s" || (kind == figure_kind::measured && m.name == "output_tok_s")) &&
+              (!fastest.figure || m.value > fastest.figure->value))
+            fastest = {&r, &s, target + " (fastest)", &m};
+        }
+      }
+      if (fastest.figure) out.push_back(fastest);
+      if (cheapest.figure) out.push_back(cheapest);
     }
   }
   return out;

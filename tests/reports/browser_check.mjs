@@ -123,7 +123,7 @@ try {
   const shot = args.screenshot;
   if (shot) {
     const clipHeight = Number(args['clip-height'] || 0);
-    if (clipHeight > 0) await page.screenshot({ path: shot, clip: { x: 0, y: 0, width: Number(args.width || 1280), height: clipHeight } });
+    if (clipHeight > 0) await page.screenshot({ path: shot, fullPage: true, clip: { x: 0, y: 0, width: Number(args.width || 1280), height: clipHeight } });
     else await page.screenshot({ path: shot, fullPage: true });
   }
   if (args['section-shots']) {

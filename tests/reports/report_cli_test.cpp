@@ -6,6 +6,7 @@
 // (report_browser_test.png in the test's working directory).
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,28 @@
 namespace moebench::testing {
 namespace {
 namespace fs = std::filesystem;
+
+fs::path browser_dir() {
+  const char* env = std::getenv("MOEBENCH_BROWSER_DIR");
+  return env ? fs::path(env) : fs::path(source_dir()) / "tests/browser";
+}
+
+bool browser_available() {
+  return std::getenv("MOEBENCH_BROWSER_DIR") || fs::exists(browser_dir() / "node_modules/playwright-core");
+}
+
+// tests/reports/browser_check.mjs on `html`; returns its exit status and output.
+std::pair<int, std::string> browser_check(const fs::path& html, const std::vector<fs::path>& run_dirs, const std::string& extra,
+                                          const fs::path& scratch) {
+  std::string results;
+  for (const auto& d : run_dirs) results += (results.empty() ? "" : ",") + (d / "results.json").string();
+  const fs::path log = scratch / "browser.log";
+  const std::string cmd = "MOEBENCH_BROWSER_DIR='" + browser_dir().string() + "' node '" + source_dir() +
+                          "/tests/reports/browser_check.mjs' --report '" + html.string() + "' --results '" + results + "' " + extra +
+                          " > '" + log.string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, slurp(log)};
+}
 
 // The runs every test here renders, made once.
 class report_cli : public ::testing::Test {
@@ -99,30 +122,51 @@ TEST_F(report_cli, bad_input_is_an_error_naming_the_field) {
 }
 
 TEST_F(report_cli, the_report_renders_in_chromium) {
-  const char* env = std::getenv("MOEBENCH_BROWSER_DIR");
-  const fs::path browser_dir = env ? fs::path(env) : fs::path(source_dir()) / "tests/browser";
-  if (!env && !fs::exists(browser_dir / "node_modules/playwright-core"))
-    GTEST_SKIP() << "playwright-core not installed: run ./scripts/browser-setup (./scripts/test does)";
+  if (!browser_available()) GTEST_SKIP() << "playwright-core not installed: run ./scripts/browser-setup (./scripts/test does)";
   const fs::path html = *dir_ / "report.html";
   const cli_result r = report({"-o", html.string(), "--claims", (*dir_ / "claims.json").string(), "--title", "browser test"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::string results;
-  for (const auto& d : run_dirs()) results += (results.empty() ? "" : ",") + d + "/results.json";
   const fs::path shot = fs::current_path() / "report_browser_test.png";
   fs::copy_file(html, fs::current_path() / "report_browser_test.html", fs::copy_options::overwrite_existing);
-  const std::string cmd = "MOEBENCH_BROWSER_DIR='" + browser_dir.string() + "' node '" + source_dir() +
-                          "/tests/reports/browser_check.mjs' --report '" + html.string() + "' --results '" + results +
-                          "' --screenshot '" + shot.string() + "' --min-charts 8 --claims 2 > '" + (*dir_ / "browser.log").string() +
-                          "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  const std::string log = slurp(*dir_ / "browser.log");
-  ASSERT_TRUE(WIFEXITED(status)) << log;
+  std::vector<fs::path> dirs;
+  for (const auto& d : run_dirs()) dirs.emplace_back(d);
+  const auto [status, log] = browser_check(html, dirs, "--screenshot '" + shot.string() + "' --min-charts 8 --claims 2", dir_->path());
   std::cout << log;
-  ASSERT_EQ(WEXITSTATUS(status), 0) << log;
+  ASSERT_EQ(status, 0) << log;
   EXPECT_TRUE(fs::exists(shot));
   const auto summary = nlohmann::json::parse(log.substr(0, log.find('\n')));
   EXPECT_GE(summary["metrics_checked"].get<int>(), 50);
   EXPECT_EQ(summary["console_errors"].get<int>(), 0);
+}
+
+// `moebench demo --quick`: every step runs, the model is cached for the next demo, the report
+// holds every run and (with the browser) renders.
+TEST(demo_cli, quick_demo_writes_a_report_of_every_suite) {
+  temp_dir dir;
+  const fs::path out = dir / "demo", cache = dir / "cache";
+  const cli_result first = run_cli({"demo", "--quick", "--out", out.string(), "--cache-dir", cache.string(), "--progress", "quiet"}, dir.path());
+  ASSERT_EQ(first.exit_code, 0) << first.err << first.out;
+  EXPECT_NE(first.err.find("(synthesised)"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("[8/8]"), std::string::npos) << first.err;
+  std::vector<fs::path> runs;
+  for (const auto& stamp : fs::directory_iterator(out / "runs"))
+    for (const auto& run : fs::directory_iterator(stamp.path())) runs.push_back(run.path());
+  std::sort(runs.begin(), runs.end());
+  ASSERT_EQ(runs.size(), 8u);
+  for (const auto& r : runs) EXPECT_TRUE(fs::exists(r / "results.json")) << r;
+  const std::string md = slurp(out / "report.md");
+  for (const char* want : {"# moebench demo", "## humaneval", "## throughput", "## Cost and energy", "## Expert load (routing telemetry)",
+                           "| humaneval-oracle | oracle | 5/5 | 5 | 100.00% [100.00, 100.00]% |", "cost-rumoured-1t", "cost-deepseek-v4-pro"})
+    EXPECT_NE(md.find(want), std::string::npos) << want;
+  EXPECT_TRUE(fs::exists(out / "report.html"));
+  EXPECT_NE(slurp(out / "demo.log").find("$ moebench run --suite throughput"), std::string::npos);
+  // The second demo reuses the model.
+  const cli_result second = run_cli({"demo", "--quick", "--out", out.string(), "--cache-dir", cache.string(), "--progress", "quiet"}, dir.path());
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("(cached)"), std::string::npos) << second.err;
+  if (!browser_available()) return;
+  const auto [status, log] = browser_check(out / "report.html", {}, "--min-charts 8", dir.path());
+  EXPECT_EQ(status, 0) << log;
 }
 
 }  // namespace
