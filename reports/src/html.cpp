@@ -4,6 +4,7 @@
 // browser by the library inlined at build time (reports/web, docs/reports.md).
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -319,6 +320,7 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
                     "<th>tok/s per user</th></tr>\n";
   json latency_rows = json::array(), curve_rows = json::array();
   bool any_curve = false;
+  std::set<std::string> validities;
   for (const auto& r : runs) {
     const auto levels = throughput_levels(r);
     for (const auto& lv : levels) {
@@ -329,7 +331,7 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
         for (const auto& reason : s.validity->reasons) validity += "<br><span class=\"note\">" + h(reason) + "</span>";
       }
       const std::string target = run_target(r);
-      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td class=\"num\">{}</td>{}{}{}{}{}{}{}</tr>\n", h(r.run_id),
+      out += fmt::format("<tr><td>{}</td><td class=\"nowrap\">{}</td><td class=\"nowrap\">{}{}</td><td>{}</td><td class=\"num\">{}</td>{}{}{}{}{}{}{}</tr>\n", h(r.run_id),
                          h(target.empty() ? "-" : target), h(lv.label), lv.saturated ? " <span class=\"note\">(saturated)</span>" : "",
                          validity, s.samples, rate_cell(r, s, "output_tok_s"), rate_cell(r, s, "request_s"),
                          p50_p99_cells(r, s, "ttft_ms"), p50_p99_cells(r, s, "tpot_ms"), p50_p99_cells(r, s, "itl_ms"),
@@ -346,9 +348,10 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
       const metric* inter = find_metric(s, "interactivity_tok_s_per_user");
       const metric* outr = find_metric(s, "output_tok_s");
       if (inter && outr && std::isfinite(inter->value) && inter->value > 0) {
+        const char* validity_label = !s.validity ? "-" : (s.validity->valid ? "VALID" : "INVALID");
+        validities.insert(validity_label);
         curve_rows.push_back({{"run", r.run_id}, {"level", lv.label}, {"tok_s_per_user", chart_number(inter->value)},
-                              {"output_tok_s", chart_number(outr->value)},
-                              {"validity", !s.validity ? "-" : (s.validity->valid ? "VALID" : "INVALID")}});
+                              {"output_tok_s", chart_number(outr->value)}, {"validity", validity_label}});
         any_curve = any_curve || levels.size() > 1;
       }
     }
@@ -367,15 +370,22 @@ std::string throughput_section(std::span<const run_result> runs, chart_set& char
                                          {"y", {{"field", "ms"}, {"type", "quantitative"}, {"title", "ms"}}},
                                          {"color", {{"field", "run"}, {"type", "nominal"}}},
                                          {"strokeDash", {{"field", "percentile"}, {"type", "nominal"}, {"sort", {"p50", "p90", "p99"}},
-                                                         {"legend", {{"symbolType", "stroke"}, {"symbolStrokeWidth", 2}, {"symbolSize", 300}}}}}}}}}};
+                                                         {"legend", {{"symbolFillColor", "#ffffff"}, {"symbolStrokeColor", "#333333"},
+                                                                     {"symbolStrokeWidth", 1.5}, {"symbolSize", 140}}}}}}}}}};
     out += charts.add(std::move(spec), "Latency percentiles (p50, p90, p99) per level: TTFT, TPOT, ITL and E2EL");
   }
   if (!curve_rows.empty()) {
     json line = {{"mark", {{"type", "line"}, {"point", false}}},
                  {"encoding", {{"order", {{"field", "tok_s_per_user"}, {"type", "quantitative"}}}}}};
+    // Only the validities present, so that the legend lists no shape the chart does not use.
+    json domain = json::array(), range = json::array();
+    for (const auto& [v, shape] : {std::pair{"VALID", "circle"}, std::pair{"INVALID", "cross"}, std::pair{"-", "square"}})
+      if (validities.contains(v)) {
+        domain.push_back(v);
+        range.push_back(shape);
+      }
     json points = {{"mark", {{"type", "point"}, {"filled", true}, {"size", 60}, {"tooltip", true}}},
-                   {"encoding", {{"shape", {{"field", "validity"}, {"type", "nominal"},
-                                            {"scale", {{"domain", {"VALID", "INVALID", "-"}}, {"range", {"circle", "cross", "square"}}}}}}}}};
+                   {"encoding", {{"shape", {{"field", "validity"}, {"type", "nominal"}, {"scale", {{"domain", domain}, {"range", range}}}}}}}};
     json labels = {{"mark", {{"type", "text"}, {"dy", -10}, {"align", "center"}, {"fontSize", 10}}},
                    {"encoding", {{"text", {{"field", "level"}}}}}};
     json spec = {{"data", values(curve_rows)},
@@ -427,8 +437,22 @@ std::string cost_section(const std::vector<cost_row>& rows, chart_set& charts) {
     std::set<std::string> tiers;
     for (const auto& p : c.prices) tiers.insert(p.tier);
     if (tiers.empty()) tiers.insert("");
+    // "1.971 J/tok output, 1.005 J/tok total, 7000 W (tdp)": the basis of each figure is its
+    // name's suffix, said once.
     std::string energy;
-    for (const metric* e : c.energy) energy += (energy.empty() ? "" : "<br>") + h(e->name) + " = " + h(format_value(*e));
+    std::set<std::string> bases;
+    for (const metric* e : c.energy) {
+      const auto us = e->name.rfind('_');
+      const std::string basis = us == std::string::npos ? "" : e->name.substr(us + 1);
+      std::string what = e->name.substr(0, us);
+      if (what.starts_with("j_per_")) what = what.substr(6, what.size() - 6 - std::string_view("_token").size());
+      else if (what == "power_w") what.clear();
+      bases.insert(basis);
+      energy += (energy.empty() ? "" : "<br>") + h(fmt::format("{:.4g} {}{}", e->value, e->unit, what.empty() ? "" : " " + what));
+    }
+    for (const auto& b : bases) energy += " <span class=\"note\">(" + h(b) + ")</span>";
+    // A model file's path is long; its name says which it is (the path is in the run's settings).
+    const std::string model = c.model.find('/') == std::string::npos ? c.model : std::filesystem::path(c.model).filename().string();
     const std::string target = c.target + (c.scope.empty() ? "" : " " + c.scope);
     // A measured and a modelled row of one target stay apart in the charts.
     const std::string chart_target = target + (c.kind == figure_kind::measured ? " (measured)" : "");
@@ -439,9 +463,9 @@ std::string cost_section(const std::vector<cost_row>& rows, chart_set& charts) {
           if (p.tier == tier && p.basis == basis) return metric_td(*c.run, *c.suite, *p.figure, fmt::format("{:.4g}", p.figure->value));
         return "<td>-</td>";
       };
-      out += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td>{}{}{}<td>{}</td><td>{}</td></tr>\n",
+      out += fmt::format("<tr{}><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td>{}<td class=\"nowrap\">{}</td>{}{}{}<td class=\"nowrap\">{}</td><td>{}</td></tr>\n",
                          c.kind == figure_kind::modelled ? " class=\"modelled\"" : "", first ? h(c.run->run_id) : "",
-                         first ? h(target) : "", first ? kind_badge(c.kind) : "", first ? h(c.model) : "",
+                         first ? h(target) : "", first ? kind_badge(c.kind) : "", first ? h(model) : "",
                          first && c.rate ? metric_td(*c.run, *c.suite, *c.rate, format_value(*c.rate)) : "<td></td>",
                          h(tier.empty() ? "-" : tier), price("input"), price("output"), price("total"), first ? energy : "",
                          first ? row_sources(c) : "");

@@ -7,7 +7,8 @@
 //   - each suite present in the runs has its section; modelled cost rows are marked as such;
 //   - a screenshot is saved (--screenshot), optionally a clip of the top (--clip-height).
 // Usage: node browser_check.mjs --report FILE --results A.json[,B.json] --screenshot OUT.png
-//        [--min-charts N] [--claims N] [--width 1280] [--clip-height H]
+//        [--min-charts N] [--claims N] [--width 1280] [--clip-top SELECTOR] [--clip-height H]
+//        [--section-shots DIR]
 // Environment: MOEBENCH_BROWSER_DIR (tests/browser, holding node_modules/playwright-core),
 // MOEBENCH_CHROMIUM (default /usr/bin/chromium). Exit 0 when every check passes.
 import { createRequire } from 'node:module';
@@ -123,7 +124,13 @@ try {
   const shot = args.screenshot;
   if (shot) {
     const clipHeight = Number(args['clip-height'] || 0);
-    if (clipHeight > 0) await page.screenshot({ path: shot, fullPage: true, clip: { x: 0, y: 0, width: Number(args.width || 1280), height: clipHeight } });
+    // --clip-top SELECTOR: the clip starts at that element (the sticky navigation bar is unpinned).
+    let top = 0;
+    if (args['clip-top']) {
+      await page.addStyleTag({ content: 'nav { position: static !important; }' });
+      top = await page.$eval(args['clip-top'], (el) => el.getBoundingClientRect().top + window.scrollY);
+    }
+    if (clipHeight > 0) await page.screenshot({ path: shot, fullPage: true, clip: { x: 0, y: top, width: Number(args.width || 1280), height: clipHeight } });
     else await page.screenshot({ path: shot, fullPage: true });
   }
   if (args['section-shots']) {
