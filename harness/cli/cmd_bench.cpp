@@ -133,9 +133,15 @@ void run_bench(const bench_options& o) {
 
 }  // namespace
 
-void add_bench_command(CLI::App& app, context& /*ctx*/) {
-  auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
+CLI::App& bench_subcommand(CLI::App& app) {
+  for (CLI::App* s : app.get_subcommands([](CLI::App* a) { return a->get_name() == "bench"; })) return *s;
+  auto* bench = app.add_subcommand("bench", "Benchmarks and load tests that print figures");
   bench->require_subcommand(1);
+  return *bench;
+}
+
+void add_bench_command(CLI::App& app, context& /*ctx*/) {
+  auto* bench = &bench_subcommand(app);
   auto* he = bench->add_subcommand(
       "humaneval", "Evaluate the canonical solutions replicated; compare with bare fork/exec");
   auto o = std::make_shared<bench_options>();

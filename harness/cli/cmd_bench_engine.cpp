@@ -77,12 +77,7 @@ void run_engine_batch(const engine_batch_request& r) {
 }  // namespace
 
 void add_bench_engine_command(CLI::App& app, context& /*ctx*/) {
-  CLI::App* bench = nullptr;
-  for (CLI::App* s : app.get_subcommands([](CLI::App* a) { return a->get_name() == "bench"; })) bench = s;
-  if (!bench) {
-    bench = app.add_subcommand("bench", "Load tests and performance figures");
-    bench->require_subcommand(1);
-  }
+  CLI::App* bench = &bench_subcommand(app);
   auto r = std::make_shared<engine_batch_request>();
   auto* cmd = bench->add_subcommand("engine-batch", "Decode tokens/s of the engine with S sequences per forward step");
   cmd->add_option("--model", r->model, "gguf:PATH")->required();

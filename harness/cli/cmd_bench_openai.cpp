@@ -213,13 +213,7 @@ int execute_bench(const bench_request& b) {
 }  // namespace
 
 void add_bench_openai_command(CLI::App& app, context& ctx) {
-  // `bench` groups load tests; other components may add their own subcommands under it.
-  CLI::App* bench = nullptr;
-  for (CLI::App* s : app.get_subcommands([](CLI::App* a) { return a->get_name() == "bench"; })) bench = s;
-  if (!bench) {
-    bench = app.add_subcommand("bench", "Load tests and performance figures");
-    bench->require_subcommand(1);
-  }
+  CLI::App* bench = &bench_subcommand(app);
   auto* cmd = bench->add_subcommand("openai", "Closed-loop load test of an OpenAI-compatible endpoint");
   auto b = std::make_shared<bench_request>();
   cmd->add_option("--url", b->url, "Base URL, e.g. http://127.0.0.1:8000/v1");

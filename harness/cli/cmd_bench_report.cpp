@@ -32,13 +32,7 @@ struct bench_report_options {
 };
 
 metric make_metric(std::string name, double value, std::string unit, int64_t n, figure_kind kind) {
-  metric m;
-  m.name = std::move(name);
-  m.value = value;
-  m.unit = std::move(unit);
-  m.n = n;
-  m.kind = kind;
-  return m;
+  return {.name = std::move(name), .value = value, .unit = std::move(unit), .n = n, .cis = {}, .distribution = {}, .kind = kind};
 }
 
 run_result synthetic_run(const bench_report_options& o) {
@@ -176,12 +170,7 @@ void run_bench_report(const bench_report_options& o) {
 }  // namespace
 
 void add_bench_report_command(CLI::App& app, context& /*ctx*/) {
-  CLI::App* bench = nullptr;
-  for (CLI::App* s : app.get_subcommands([](CLI::App* a) { return a->get_name() == "bench"; })) bench = s;
-  if (!bench) {
-    bench = app.add_subcommand("bench", "Load tests and performance figures");
-    bench->require_subcommand(1);
-  }
+  CLI::App* bench = &bench_subcommand(app);
   auto o = std::make_shared<bench_report_options>();
   auto* cmd = bench->add_subcommand("report", "Time and size of the HTML report for a run of many samples");
   cmd->add_option("--samples", o->samples, "Samples in the synthetic run")->capture_default_str();

@@ -12,6 +12,8 @@ struct context {
 
 void add_version_command(CLI::App& app, context& ctx);
 void add_bench_command(CLI::App& app, context& ctx);
+// The `bench` group, created on first use: every component adds its benchmark under it.
+CLI::App& bench_subcommand(CLI::App& app);
 void add_run_command(CLI::App& app, context& ctx);
 void add_report_command(CLI::App& app, context& ctx);
 void add_targets_command(CLI::App& app, context& ctx);

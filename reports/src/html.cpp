@@ -31,21 +31,7 @@ using json = nlohmann::json;
 // Above this many cells a heatmap is drawn on a canvas: thousands of SVG nodes slow the page.
 constexpr std::size_t canvas_cells = 4000;
 
-std::string h(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string h(std::string_view s) { return xml_escape(s); }
 
 // JSON inside <script>: '<' only occurs in strings, where \u003c keeps "</script>" and "<!--"
 // from ending or confusing the element.
@@ -434,9 +420,7 @@ std::string cost_section(const std::vector<cost_row>& rows, chart_set& charts) {
   std::map<std::string, std::vector<std::string>> notes;
   std::set<std::string> calibrations;
   for (const auto& c : rows) {
-    std::set<std::string> tiers;
-    for (const auto& p : c.prices) tiers.insert(p.tier);
-    if (tiers.empty()) tiers.insert("");
+    const std::vector<std::string> tiers = price_tiers(c);
     // "1.971 J/tok output, 1.005 J/tok total, 7000 W (tdp)": the basis of each figure is its
     // name's suffix, said once.
     std::string energy;
@@ -459,9 +443,8 @@ std::string cost_section(const std::vector<cost_row>& rows, chart_set& charts) {
     bool first = true;
     for (const auto& tier : tiers) {
       auto price = [&](const char* basis) -> std::string {
-        for (const auto& p : c.prices)
-          if (p.tier == tier && p.basis == basis) return metric_td(*c.run, *c.suite, *p.figure, fmt::format("{:.4g}", p.figure->value));
-        return "<td>-</td>";
+        const metric* p = price_of(c, tier, basis);
+        return p ? metric_td(*c.run, *c.suite, *p, fmt::format("{:.4g}", p->value)) : "<td>-</td>";
       };
       out += fmt::format("<tr{}><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td>{}<td class=\"nowrap\">{}</td>{}{}{}<td class=\"nowrap\">{}</td><td>{}</td></tr>\n",
                          c.kind == figure_kind::modelled ? " class=\"modelled\"" : "", first ? h(c.run->run_id) : "",
@@ -567,9 +550,7 @@ std::string solved_cost_section(const std::vector<solved_task_cost>& xs, chart_s
                     "<th>$ per solved task</th><th>range</th></tr>\n";
   json rows = json::array();
   for (const auto& x : xs) {
-    const std::string solved = x.usd_per_solved ? fmt::format("{:.4g}", *x.usd_per_solved) : "unbounded: no task solved";
-    const std::string range = fmt::format("[{}, {}]", x.usd_lo ? fmt::format("{:.4g}", *x.usd_lo) : "inf",
-                                          x.usd_hi ? fmt::format("{:.4g}", *x.usd_hi) : "inf");
+    const std::string solved = solved_usd_text(x), range = solved_range_text(x);
     out += fmt::format("<tr{}><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1f} / {:.1f}</td><td>{}</td><td>{}</td><td>{}</td>"
                        "<td class=\"num\">{:.4g}</td><td class=\"num\">{}</td><td class=\"ci\">{}</td></tr>\n",
                        x.cost->kind == figure_kind::modelled ? " class=\"modelled\"" : "", h(x.accuracy_run->run_id),

@@ -11,25 +11,6 @@
 namespace moebench::report_detail {
 namespace {
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const unsigned char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most control characters, even escaped.
-        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') out += ' ';
-        else out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 enum class case_outcome { passed, failed, skipped };
 
 struct test_case {

@@ -180,9 +180,7 @@ void cost_section(std::string& md, std::span<const cost_row> rows) {
   std::map<std::string, std::string> sources;
   std::set<std::string> calibrations;
   for (const auto& c : rows) {
-    std::set<std::string> tiers;
-    for (const auto& p : c.prices) tiers.insert(p.tier);
-    if (tiers.empty()) tiers.insert("");
+    const std::vector<std::string> tiers = price_tiers(c);
     std::string energy;
     for (const metric* e : c.energy)
       if (e->name.starts_with("j_per_")) energy += (energy.empty() ? "" : ", ") + fmt::format("{:.4g} ({})", e->value, e->name);
@@ -190,9 +188,8 @@ void cost_section(std::string& md, std::span<const cost_row> rows) {
     bool first = true;
     for (const auto& tier : tiers) {
       auto price = [&](const char* basis) {
-        for (const auto& p : c.prices)
-          if (p.tier == tier && p.basis == basis) return fmt::format("{:.4g}", p.figure->value);
-        return std::string("-");
+        const metric* p = price_of(c, tier, basis);
+        return p ? fmt::format("{:.4g}", p->value) : std::string("-");
       };
       md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.run->run_id),
                         md_escape(target), c.kind == figure_kind::modelled ? "*modelled*" : "**measured**",
@@ -222,9 +219,7 @@ void solved_cost_section(std::string& md, std::span<const solved_task_cost> xs) 
         "per sample | target | kind | tier | $ per sample | $ per solved task | range |\n"
         "|---|---:|---:|---|---|---|---:|---:|---|\n";
   for (const auto& x : xs) {
-    const std::string solved = x.usd_per_solved ? fmt::format("{:.4g}", *x.usd_per_solved) : "unbounded (nothing solved)";
-    const std::string range = fmt::format("[{}, {}]", x.usd_lo ? fmt::format("{:.4g}", *x.usd_lo) : "inf",
-                                          x.usd_hi ? fmt::format("{:.4g}", *x.usd_hi) : "inf");
+    const std::string solved = solved_usd_text(x), range = solved_range_text(x);
     md += fmt::format("| {} | {} | {:.1f} / {:.1f} | {} | {} | {} | {:.4g} | {} | {} |\n", md_escape(x.accuracy_run->run_id),
                       format_number(x.pass1, "fraction"), x.input_tokens_per_sample, x.output_tokens_per_sample,
                       md_escape(x.cost->target + (x.cost->scope.empty() ? "" : " " + x.cost->scope)), to_string(x.cost->kind), md_escape(x.tier.empty() ? "-" : x.tier),

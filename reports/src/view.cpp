@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include <fmt/core.h>
 
@@ -278,6 +279,19 @@ std::vector<cost_row> cost_rows(const run_result& r) {
   return out;
 }
 
+std::vector<std::string> price_tiers(const cost_row& c) {
+  std::set<std::string> tiers;
+  for (const auto& p : c.prices) tiers.insert(p.tier);
+  if (tiers.empty()) tiers.insert("");
+  return {tiers.begin(), tiers.end()};
+}
+
+const metric* price_of(const cost_row& c, std::string_view tier, std::string_view basis) {
+  for (const auto& p : c.prices)
+    if (p.tier == tier && p.basis == basis) return p.figure;
+  return nullptr;
+}
+
 std::optional<expert_load> expert_load_of(const run_result& r) {
   const auto& t = member(r.model, "telemetry");
   const auto& layers = member(t, "layers");
@@ -362,6 +376,32 @@ std::vector<solved_task_cost> solved_task_costs(std::span<const run_result> runs
           out.push_back(x);
         }
       }
+    }
+  }
+  return out;
+}
+
+std::string solved_usd_text(const solved_task_cost& x) {
+  return x.usd_per_solved ? fmt::format("{:.4g}", *x.usd_per_solved) : "unbounded: no task solved";
+}
+
+std::string solved_range_text(const solved_task_cost& x) {
+  return fmt::format("[{}, {}]", x.usd_lo ? fmt::format("{:.4g}", *x.usd_lo) : "inf", x.usd_hi ? fmt::format("{:.4g}", *x.usd_hi) : "inf");
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (const unsigned char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') out += ' ';
+        else out += static_cast<char>(c);
     }
   }
   return out;

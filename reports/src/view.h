@@ -84,6 +84,9 @@ struct cost_row {
   std::vector<sourced_figure> sources;  // target figures and prices with their citations
 };
 std::vector<cost_row> cost_rows(const run_result& r);
+// A row's price tiers in order ({""} when it has no price), and one price (nullptr if absent).
+std::vector<std::string> price_tiers(const cost_row& c);
+const metric* price_of(const cost_row& c, std::string_view tier, std::string_view basis);
 
 // Routing telemetry of the in-process engine (model.telemetry), one entry per MoE layer.
 struct expert_layer {
@@ -116,6 +119,10 @@ struct solved_task_cost {
 std::vector<solved_task_cost> solved_task_costs(std::span<const run_result> runs,
                                                 std::span<const cost_row> costs);
 
+// "$0.0123" or "unbounded: no task solved"; its range "[lo, hi]" with "inf" for an open end.
+std::string solved_usd_text(const solved_task_cost& x);
+std::string solved_range_text(const solved_task_cost& x);
+
 // Per-task outcome counts of a pass@k suite: tasks every sample solved, some, none.
 struct task_split {
   int64_t all = 0, some = 0, none = 0;
@@ -132,6 +139,9 @@ struct longctx_cell {
   std::string task;
 };
 std::vector<longctx_cell> longctx_cells(const suite_result& s);
+
+// Text for XML and HTML: & < > " ' escaped; control characters XML 1.0 forbids become spaces.
+std::string xml_escape(std::string_view s);
 
 // Infrastructure verdicts never count against the model (docs/results-schema.md).
 bool is_infrastructure_verdict(std::string_view verdict);
