@@ -584,40 +584,66 @@ std::string solved_cost_section(const std::vector<solved_task_cost>& xs, chart_s
   return out + "</section>\n";
 }
 
+std::string optional_number(const std::optional<double>& v, const char* format) {
+  return v ? fmt::format(fmt::runtime(format), *v) : "-";
+}
+
 std::string longctx_section(std::span<const run_result> runs, chart_set& charts) {
   const auto suites = suites_of(runs, suite_kind::longctx);
   std::string out = "<section id=\"suite-longctx\"><h2>Long context (longctx)</h2><p class=\"note\">Scores 0-100 as RULER scores "
-                    "them; lengths in the model's own tokens.</p><table class=\"mb-longctx\"><tr><th>run</th><th>task</th>"
-                    "<th>length</th><th>depth</th><th>score</th><th>95% CI</th><th>n</th></tr>\n";
-  json grid = json::array(), curve = json::array();
+                    "them; lengths in the model's own tokens, chat template included. A bucket is scored only when enough of its "
+                    "prompts landed within the length tolerance.</p>";
+  std::string effective;
+  for (const auto& [r, s] : suites)
+    if (s->validity && !s->validity->valid)
+      for (const auto& reason : s->validity->reasons)
+        out += "<p><span class=\"badge invalid\">INVALID</span> " + h(r->run_id) + ": " + h(reason) + "</p>";
+  for (const auto& [r, s] : suites)
+    if (const metric* e = find_metric(*s, "effective_length"))
+      effective += fmt::format("<tr><td>{}</td>{}<td class=\"ci\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n", h(r->run_id),
+                               metric_td(*r, *s, *e, format_value(*e)), ci_html(*e), e->n,
+                               h(s->per_task.contains("effective_length") ? s->per_task["effective_length"].value("rule", std::string()) : ""));
+  if (!effective.empty())
+    out += "<table class=\"mb-longctx-effective\"><tr><th>run</th><th>effective length</th><th>95% CI</th><th>n</th><th>rule</th></tr>\n" +
+           effective + "</table>";
+  out += "<table class=\"mb-longctx\"><tr><th>run</th><th>length</th><th>score</th><th>95% CI</th><th>n</th><th>prefill tok/s</th>"
+         "<th>KV bytes</th><th>peak RSS</th></tr>\n";
+  json grid = json::array(), curve = json::array(), prefill = json::array();
+  std::string bucket_rows;
   for (const auto& [r, s] : suites) {
-    std::map<int64_t, std::pair<double, int64_t>> by_length;  // when only grid cells exist: mean over depths
-    bool per_length = false;
-    for (const auto& c : longctx_cells(*s)) {
-      out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1f}</td>"
-                         "<td class=\"ci\">{}</td><td class=\"num\">{}</td></tr>\n", h(r->run_id), h(c.task.empty() ? "-" : c.task), c.length,
-                         c.depth ? fmt::format("{:g}%", *c.depth) : "-", c.score,
-                         (c.lo && c.hi) ? fmt::format("[{:.1f}, {:.1f}]", *c.lo, *c.hi) : "-", c.n);
-      if (c.depth) {
-        grid.push_back({{"run", r->run_id}, {"length", c.length}, {"depth", *c.depth}, {"score", chart_number(c.score)}});
-        auto& [sum, n] = by_length[c.length];
-        sum += c.score;
-        ++n;
-      } else {
-        per_length = true;
-        json row = {{"run", r->run_id + (c.task.empty() ? "" : " " + c.task)}, {"length", c.length}, {"score", chart_number(c.score)}};
+    for (const auto& c : longctx_lengths(*s)) {
+      const std::string score = c.scored ? fmt::format("{:.4g}", c.score) : "not scored: " + c.why_not_scored;
+      out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"ci\">{}</td><td class=\"num\">{}</td>"
+                         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                         h(r->run_id), c.length, h(score), (c.lo && c.hi) ? fmt::format("[{:.4g}, {:.4g}]", *c.lo, *c.hi) : "-", c.n,
+                         optional_number(c.prefill_tok_s, "{:.4g}"), optional_number(c.kv_bytes, "{:.0f}"),
+                         optional_number(c.peak_rss_bytes, "{:.0f}"));
+      if (c.scored) {
+        json row = {{"run", r->run_id}, {"length", c.length}, {"score", chart_number(c.score)}};
         if (c.lo && c.hi) {
           row["lo"] = chart_number(*c.lo);
           row["hi"] = chart_number(*c.hi);
         }
         curve.push_back(std::move(row));
       }
+      if (c.prefill_tok_s) prefill.push_back({{"run", r->run_id}, {"length", c.length}, {"prefill_tok_s", chart_number(*c.prefill_tok_s)}});
     }
-    if (!per_length)
-      for (const auto& [len, sn] : by_length)
-        curve.push_back({{"run", r->run_id}, {"length", len}, {"score", chart_number(sn.first / static_cast<double>(sn.second))}});
+    for (const auto& c : longctx_buckets(*s)) {
+      bucket_rows += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+                                 "<td class=\"ci\">{}</td><td class=\"num\">{}</td></tr>\n",
+                                 h(r->run_id), h(c.task), c.length, c.depth ? fmt::format("{:g}%", *c.depth) : "-",
+                                 h(c.scored ? fmt::format("{:.4g}", c.score) : "not scored: " + c.why_not_scored),
+                                 (c.lo && c.hi) ? fmt::format("[{:.4g}, {:.4g}]", *c.lo, *c.hi) : "-", c.n);
+      if (c.depth && c.scored)
+        grid.push_back({{"run", r->run_id}, {"length", c.length}, {"depth", *c.depth}, {"score", chart_number(c.score)}});
+    }
   }
-  out += "</table><div class=\"charts\">";
+  out += "</table>";
+  if (!bucket_rows.empty())
+    out += "<details><summary>Every bucket (task x length, and depth for the needle grid)</summary><table class=\"mb-longctx-buckets\">"
+           "<tr><th>run</th><th>task</th><th>length</th><th>depth</th><th>score</th><th>95% CI</th><th>n</th></tr>\n" + bucket_rows +
+           "</table></details>";
+  out += "<div class=\"charts\">";
   if (!grid.empty()) {
     json rect = {{"mark", {{"type", "rect"}, {"tooltip", true}}},
                  {"encoding", {{"color", {{"field", "score"}, {"type", "quantitative"}, {"title", "score"},
@@ -633,6 +659,13 @@ std::string longctx_section(std::span<const run_result> runs, chart_set& charts)
                            {"layer", {rect, text}}}}};
     out += charts.add(std::move(spec), "Needle retrieval score by depth x length");
   }
+  // Ticks at the measured lengths only: a log axis's own ticks crowd between powers of two.
+  std::set<int64_t> measured_lengths;
+  for (const auto& row : curve) measured_lengths.insert(row["length"].get<int64_t>());
+  for (const auto& row : prefill) measured_lengths.insert(row["length"].get<int64_t>());
+  const json length_axis = {{"field", "length"}, {"type", "quantitative"}, {"title", "context length (tokens)"},
+                            {"scale", {{"type", "log"}, {"base", 2}}},
+                            {"axis", {{"values", measured_lengths}, {"format", "d"}, {"labelOverlap", true}}}};
   if (!curve.empty()) {
     json band = {{"transform", {{{"filter", "isValid(datum.lo) && isValid(datum.hi)"}}}},
                  {"mark", {{"type", "errorband"}}},
@@ -642,11 +675,19 @@ std::string longctx_section(std::span<const run_result> runs, chart_set& charts)
     json spec = {{"data", values(curve)},
                  {"width", 420},
                  {"height", 240},
-                 {"encoding", {{"x", {{"field", "length"}, {"type", "quantitative"}, {"title", "context length (tokens)"},
-                                      {"scale", {{"type", "log"}, {"base", 2}}}}},
-                               {"color", {{"field", "run"}, {"type", "nominal"}}}}},
+                 {"encoding", {{"x", length_axis}, {"color", {{"field", "run"}, {"type", "nominal"}}}}},
                  {"layer", {band, line}}};
-    out += charts.add(std::move(spec), "Score by context length (mean over depths where only the grid exists), with 95% CIs");
+    out += charts.add(std::move(spec), "Score by context length over every task, with 95% CIs");
+  }
+  if (!prefill.empty()) {
+    json spec = {{"data", values(prefill)},
+                 {"width", 420},
+                 {"height", 240},
+                 {"mark", {{"type", "line"}, {"point", true}, {"tooltip", true}}},
+                 {"encoding", {{"x", length_axis},
+                               {"y", {{"field", "prefill_tok_s"}, {"type", "quantitative"}, {"title", "prefill tok/s"}}},
+                               {"color", {{"field", "run"}, {"type", "nominal"}}}}}};
+    out += charts.add(std::move(spec), "Prefill rate by context length (falls where attention dominates)");
   }
   return out + "</div>" + all_figures(suites) + "</section>\n";
 }

@@ -246,20 +246,31 @@ void expert_load_section(std::string& md, std::span<const run_result> runs) {
 }
 
 void longctx_section(std::string& md, std::span<const run_result> runs) {
-  md += "## longctx\n\n| run | task | length (tokens) | depth | score | 95% CI | n |\n|---|---|---:|---:|---:|---|---:|\n";
-  std::string generic;
+  md += "## longctx\n\nScores 0-100 (RULER); lengths in the model's own tokens.\n\n| run | length | score | 95% CI | n | prefill tok/s |\n"
+        "|---|---:|---:|---|---:|---:|\n";
+  std::string effective, buckets;
   for (const auto& r : runs)
     for (const auto& s : r.suites) {
       if (kind_of(s) != suite_kind::longctx) continue;
-      for (const auto& c : longctx_cells(s))
-        md += fmt::format("| {} | {} | {} | {} | {:.1f} | {} | {} |\n", md_escape(r.run_id), md_escape(c.task.empty() ? "-" : c.task),
-                          c.length, c.depth ? fmt::format("{:g}%", *c.depth) : "-", c.score,
-                          (c.lo && c.hi) ? fmt::format("[{:.1f}, {:.1f}]", *c.lo, *c.hi) : "-", c.n);
-      for (const auto& m : s.metrics)
-        generic += fmt::format("| {} | {} | {} | {} | {} |\n", md_escape(r.run_id), md_escape(m.name), md_escape(format_distribution(m)),
-                               m.cis.empty() ? "-" : format_ci(m.cis.front(), m.unit), m.n);
+      for (const auto& c : longctx_lengths(s))
+        md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_escape(r.run_id), c.length,
+                          c.scored ? fmt::format("{:.4g}", c.score) : "not scored: " + md_escape(c.why_not_scored),
+                          (c.lo && c.hi) ? fmt::format("[{:.4g}, {:.4g}]", *c.lo, *c.hi) : "-", c.n,
+                          c.prefill_tok_s ? fmt::format("{:.4g}", *c.prefill_tok_s) : "-");
+      for (const auto& c : longctx_buckets(s))
+        buckets += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", md_escape(r.run_id), md_escape(c.task), c.length,
+                               c.depth ? fmt::format("{:g}%", *c.depth) : "-",
+                               c.scored ? fmt::format("{:.4g}", c.score) : "not scored: " + md_escape(c.why_not_scored),
+                               (c.lo && c.hi) ? fmt::format("[{:.4g}, {:.4g}]", *c.lo, *c.hi) : "-", c.n);
+      if (s.validity && !s.validity->valid)
+        for (const auto& reason : s.validity->reasons) effective += fmt::format("- {}: **INVALID**: {}\n", md_escape(r.run_id), md_escape(reason));
+      if (const metric* e = find_metric(s, "effective_length"))
+        effective += fmt::format("- {}: effective length {} {}\n", md_escape(r.run_id), format_value(*e),
+                                 e->cis.empty() ? "" : "95% CI " + format_ci(e->cis.front(), e->unit));
     }
-  if (!generic.empty()) md += "\n| run | figure | value | 95% CI | n |\n|---|---|---:|---|---:|\n" + generic;
+  if (!effective.empty()) md += "\n" + effective;
+  if (!buckets.empty())
+    md += "\n| run | task | length | depth | score | 95% CI | n |\n|---|---|---:|---:|---:|---|---:|\n" + buckets;
   md += "\n";
 }
 

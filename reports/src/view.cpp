@@ -94,6 +94,7 @@ std::string_view to_string(suite_kind k) noexcept {
 std::string format_number(double value, std::string_view unit) {
   if (!std::isfinite(value)) return value > 0 ? "inf" : (value < 0 ? "-inf" : "n/a");
   if (unit == "fraction") return fmt::format("{:.2f}%", 100 * value);
+  if (unit == "percent") return fmt::format("{:.4g}%", value);
   if (unit.empty()) return fmt::format("{:.4g}", value);
   return fmt::format("{:.4g} {}", value, unit);
 }
@@ -108,6 +109,7 @@ std::string format_ci(const confidence_interval& c, const std::string& unit) {
 std::string ci_label(const std::string& method) {
   if (method == "bootstrap_tasks") return "bootstrap over tasks";
   if (method == "wilson_samples") return "Wilson over samples";
+  if (method == "bootstrap_samples") return "bootstrap over samples";
   return method;
 }
 
@@ -170,6 +172,10 @@ std::vector<headline> headlines(std::span<const run_result> runs) {
           break;  // below: per run, not per target
 
         case suite_kind::longctx:
+          // The effective length and the score per length (not every bucket's).
+          for (const auto& m : s.metrics)
+            if (m.name == "effective_length" || m.name.starts_with("score@")) out.push_back({&r, &s, "", &m});
+          break;
         case suite_kind::other: {
           // Figures with a CI first (accuracy-like), else the first few.
           std::size_t added = 0;
@@ -424,32 +430,43 @@ std::optional<task_split> task_split_of(const suite_result& s) {
   return t;
 }
 
-std::vector<longctx_cell> longctx_cells(const suite_result& s) {
-  std::vector<longctx_cell> out;
-  auto read_cell = [&](const nlohmann::json& b) {
-    if (!b.is_object()) return;
-    longctx_cell c;
-    const auto len = number_member(b, "length").has_value() ? number_member(b, "length") : number_member(b, "length_tokens");
-    const auto score = number_member(b, "score");
-    if (!len || !score) return;
-    c.length = static_cast<int64_t>(*len);
-    c.score = *score;
-    c.depth = number_member(b, "depth_percent");
-    if (!c.depth) c.depth = number_member(b, "depth");
-    const auto& ci = member(b, "ci");
-    c.lo = ci.is_object() ? number_member(ci, "lo") : number_member(b, "lo");
-    c.hi = ci.is_object() ? number_member(ci, "hi") : number_member(b, "hi");
-    c.n = member(b, "n").is_number() ? b["n"].get<int64_t>() : 0;
-    c.task = string_member(b, "task");
-    out.push_back(std::move(c));
-  };
-  for (const char* key : {"buckets", "grid", "lengths"}) {
-    const auto& arr = member(s.per_task, key);
-    if (arr.is_array())
-      for (const auto& b : arr) read_cell(b);
+namespace {
+// One entry of per_task.buckets or per_task.lengths as the longctx suite writes them.
+std::optional<longctx_cell> read_longctx_cell(const nlohmann::json& b) {
+  if (!b.is_object()) return std::nullopt;
+  const auto len = number_member(b, "length");
+  const auto score = number_member(b, "score");
+  if (!len || !score) return std::nullopt;
+  longctx_cell c;
+  c.length = static_cast<int64_t>(*len);
+  c.score = *score;
+  c.depth = number_member(b, "depth_percent");
+  if (const auto& ci = member(b, "ci95"); ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) {
+    c.lo = ci[0].get<double>();
+    c.hi = ci[1].get<double>();
   }
+  c.n = member(b, "n").is_number() ? b["n"].get<int64_t>() : 0;
+  c.task = string_member(b, "task");
+  const auto& scored = member(b, "scored");
+  c.scored = !scored.is_boolean() || scored.get<bool>();
+  c.why_not_scored = string_member(b, "why_not_scored");
+  c.prefill_tok_s = number_member(b, "prefill_tok_s");
+  c.kv_bytes = number_member(b, "kv_bytes");
+  c.peak_rss_bytes = number_member(b, "peak_rss_bytes");
+  return c;
+}
+
+std::vector<longctx_cell> read_longctx_cells(const suite_result& s, std::string_view key) {
+  std::vector<longctx_cell> out;
+  if (const auto& arr = member(s.per_task, key); arr.is_array())
+    for (const auto& b : arr)
+      if (auto c = read_longctx_cell(b)) out.push_back(std::move(*c));
   return out;
 }
+}  // namespace
+
+std::vector<longctx_cell> longctx_buckets(const suite_result& s) { return read_longctx_cells(s, "buckets"); }
+std::vector<longctx_cell> longctx_lengths(const suite_result& s) { return read_longctx_cells(s, "lengths"); }
 
 bool is_infrastructure_verdict(std::string_view verdict) {
   return verdict == "sandbox_error" || verdict == "skipped" || verdict == "cancelled";

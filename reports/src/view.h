@@ -129,16 +129,21 @@ struct task_split {
 };
 std::optional<task_split> task_split_of(const suite_result& s);
 
-// Long-context buckets (suite "longctx"): one cell of the depth x length grid or one length.
+// Long-context results (suite "longctx", per_task.buckets and per_task.lengths): one bucket
+// (task x length, with a depth for needle_grid cells) or one length over every task.
 struct longctx_cell {
-  int64_t length = 0;
-  std::optional<double> depth;  // percent; empty for a per-length score
+  int64_t length = 0;           // tokens, chat template included
+  std::optional<double> depth;  // percent; needle_grid buckets only
   double score = 0;             // 0..100
-  std::optional<double> lo, hi;
+  std::optional<double> lo, hi; // 95% CI
   int64_t n = 0;
-  std::string task;
+  std::string task;             // "" for a length over every task
+  bool scored = true;           // false: too few prompts landed in range (why_not_scored)
+  std::string why_not_scored;
+  std::optional<double> prefill_tok_s, kv_bytes, peak_rss_bytes;
 };
-std::vector<longctx_cell> longctx_cells(const suite_result& s);
+std::vector<longctx_cell> longctx_buckets(const suite_result& s);
+std::vector<longctx_cell> longctx_lengths(const suite_result& s);
 
 // Text for XML and HTML: & < > " ' escaped; control characters XML 1.0 forbids become spaces.
 std::string xml_escape(std::string_view s);

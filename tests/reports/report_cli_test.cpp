@@ -70,9 +70,12 @@ class report_cli : public ::testing::Test {
     delete dir_;
     dir_ = nullptr;
   }
+  // The four runs, and a long-context run in the longctx suite's results layout (a fixture:
+  // tests/reports/data/longctx-fixture).
   static std::vector<std::string> run_dirs() {
     std::vector<std::string> out;
     for (const char* id : {"oracle", "engine", "sweep", "cost"}) out.push_back((*dir_ / "runs" / id).string());
+    out.push_back(source_dir() + "/tests/reports/data/longctx-fixture");
     return out;
   }
   static cli_result report(std::vector<std::string> extra) {
@@ -100,7 +103,7 @@ TEST_F(report_cli, format_follows_the_output_extension) {
   }
   const cli_result md = report({"--format", "md"});
   ASSERT_EQ(md.exit_code, 0);
-  for (const char* want : {"## throughput", "## Cost and energy", "## Expert load (routing telemetry)", "## Cost per solved task",
+  for (const char* want : {"## throughput", "## Cost and energy", "## Expert load (routing telemetry)", "## Cost per solved task", "## longctx",
                            "| oracle | oracle | 4/4 | 4 | 100.00% [100.00, 100.00]% |"})
     EXPECT_NE(md.out.find(want), std::string::npos) << want << "\n" << md.out;
   const cli_result junit = report({"--format", "junit", "--claims", (*dir_ / "claims.json").string()});

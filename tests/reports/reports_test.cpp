@@ -124,8 +124,37 @@ run_result unknown_suite_run(std::string id) {
   return r;
 }
 
+// In the longctx suite's layout: per_task.buckets (needle grid cells) and per_task.lengths.
+run_result longctx_run(std::string id) {
+  run_result r = base_run(std::move(id));
+  suite_result s;
+  s.suite = "longctx";
+  s.source = "generated";
+  s.samples = 12;
+  nlohmann::json buckets = nlohmann::json::array(), lengths = nlohmann::json::array();
+  for (int64_t len : {1024, 4096})
+    for (int depth : {0, 50, 100})
+      buckets.push_back({{"task", "needle_grid"}, {"length", len}, {"depth_percent", depth}, {"n", 2}, {"scored", true},
+                         {"score", len == 1024 ? 100.0 : 50.0 - depth / 4.0}, {"ci95", {0.0, 100.0}}});
+  buckets.push_back({{"task", "niah_single"}, {"length", 4096}, {"n", 2}, {"scored", false}, {"score", 0.0}, {"ci95", {0.0, 0.0}},
+                     {"why_not_scored", "1 of 2 prompts landed in range"}});
+  for (int64_t len : {1024, 4096}) {
+    lengths.push_back({{"length", len}, {"n", 6}, {"scored", true}, {"score", len == 1024 ? 100.0 : 37.5}, {"ci95", {20.0, 90.0}},
+                       {"prefill_tok_s", len == 1024 ? 900.0 : 600.0}, {"kv_bytes", 1000 * len}, {"peak_rss_bytes", 5e7}});
+    metric m = make_metric("score@" + std::to_string(len), len == 1024 ? 100.0 : 37.5, "percent", 6);
+    m.cis = {{20.0, 100.0, 0.95, "bootstrap_samples"}};
+    s.metrics.push_back(m);
+  }
+  metric e = make_metric("effective_length", 1024, "tokens", 12);
+  e.cis = {{1024, 4096, 0.95, "bootstrap_samples"}};
+  s.metrics.push_back(e);
+  s.per_task = {{"buckets", buckets}, {"lengths", lengths}, {"effective_length", {{"tokens", 1024}, {"rule", "the longest length ..."}}}};
+  r.suites.push_back(s);
+  return r;
+}
+
 std::vector<run_result> all_runs() {
-  return {humaneval_run("he"), throughput_run("tp"), cost_run("cost"), unknown_suite_run("swe")};
+  return {humaneval_run("he"), throughput_run("tp"), cost_run("cost"), unknown_suite_run("swe"), longctx_run("long")};
 }
 
 claims_file sample_claims() {
@@ -152,7 +181,10 @@ TEST(reports, markdown_has_every_view_and_the_claims) {
                            "| he | humaneval | - | pass@1 | 25.00% | [10.00, 50.00]% bootstrap over tasks | 4 | measured |",
                            "❌ FAIL", "✅ PASS", "❔ INCONCLUSIVE", "Needed: about 200 instances", "**INVALID**",
                            "duration 0.1 s is below the minimum 1 s", "*modelled*", "`spec-sheet`: The H200 spec sheet",
-                           "| swe | instances.jsonl | 15/15 | 15 | resolved | 60.00% |", "split"})
+                           "| swe | instances.jsonl | 15/15 | 15 | resolved | 60.00% |", "split", "## longctx",
+                           "| long | 4096 | 37.5 | [20, 90] | 6 | 600 |", "- long: effective length 1024 tokens 95% CI [1024, 4096]",
+                           "| long | niah\\_single | 4096 | - | not scored: 1 of 2 prompts landed in range |",
+                           "| long | longctx | - | score@4096 | 37.5% |"})
     EXPECT_NE(md.find(want), std::string::npos) << want << "\n" << md;
 }
 
@@ -242,7 +274,7 @@ TEST(reports, html_is_self_contained_and_holds_every_figure) {
   EXPECT_NE(html.find("data-metric=\"pass@1\" data-value=\"0.25\">25.00%</td>"), std::string::npos);
   EXPECT_NE(html.find("data-metric=\"resolved\" data-value=\"0.59999999999999998\">60.00%"), std::string::npos);
   for (const char* id : {"runs", "summary", "claims", "suite-humaneval", "suite-throughput", "cost", "cost-per-solved",
-                         "expert-load", "suite-swebench", "provenance"})
+                         "expert-load", "suite-swebench", "suite-longctx", "provenance"})
     EXPECT_NE(html.find(std::string("<section id=\"") + id + "\">"), std::string::npos) << id;
   EXPECT_NE(html.find("<span class=\"badge verdict-FAIL\">FAIL</span>"), std::string::npos);
   EXPECT_NE(html.find("<tr class=\"modelled\">"), std::string::npos);
@@ -253,7 +285,10 @@ TEST(reports, html_is_self_contained_and_holds_every_figure) {
   const auto body = html.find('>', start) + 1;
   const auto specs = nlohmann::json::parse(html.substr(body, html.find("</script>", body) - body));
   EXPECT_EQ(specs.size(), count(html, "class=\"mb-chart\""));
-  EXPECT_GE(specs.size(), 7u);  // pass@k, verdicts, latency, curve, cost, energy, solved, expert heatmap + imbalance
+  // pass@k, verdicts, latency, curve, cost, energy, solved, expert heatmap + imbalance, longctx
+  // grid, score by length, prefill by length.
+  EXPECT_EQ(specs.size(), 12u);
+  EXPECT_NE(html.find("data-metric=\"effective_length\" data-value=\"1024\">1024 tokens</td>"), std::string::npos);
 }
 
 TEST(reports, html_marks_inprocess_grading_forgeable) {
