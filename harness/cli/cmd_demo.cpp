@@ -9,6 +9,7 @@
 // the steps, a progress bar for the long one and a one-line result per step.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,8 @@
 #include "moebench/model/synth.h"
 #include "moebench/provenance.h"
 #include "moebench/results.h"
+#include "moebench/suite_registry.h"
+#include "moebench/suites/registry.h"
 
 namespace moebench::cli {
 namespace fs = std::filesystem;
@@ -147,6 +150,15 @@ std::vector<demo_step> demo_plan(const fs::path& model, const fs::path& runs, co
                                           "--queries", queries, "--min-queries", min_queries, "--min-duration-s", cost_min_duration,
                                           "--input-len", "64", "--output-len", "32", "--price", price, "--progress", "quiet"}),
                   10});
+  // Long context, once this build has the suite (issue 13): needles in a haystack and the depth x
+  // length grid, up to the demo model's 1,024-token context.
+  const auto registered = suites::all();
+  if (std::any_of(registered.begin(), registered.end(), [](const suite_definition& d) { return d.name == "longctx"; }))
+    plan.push_back({"long context: needles and a depth x length grid up to 1,024 tokens", "longctx",
+                    run("longctx", {"--suite", "longctx", "--model", m, "--tasks", "niah_single,needle_grid", "--lengths",
+                                    o.quick ? "256,512" : "256,512,1024", "--depths", "0,50,100", "--n", o.quick ? "1" : "2",
+                                    "--max-tokens", "16", "--progress", "quiet"}),
+                    10});
   for (const char* config : {"deepseek-v3", "rumoured-1t", "deepseek-v4-flash", "deepseek-v4-pro"})
     plan.push_back({fmt::format("cost projection: {} on modelled accelerators", config), fmt::format("cost-{}", config),
                     run(fmt::format("cost-{}", config), {"--suite", "cost", "--model-config", config, "--target",
