@@ -126,6 +126,7 @@ void to_json(nlohmann::json& j, const run_result& r) {
        {"executor", r.executor},
        {"suites", r.suites},
        {"execution", r.execution}};
+  if (r.shard) j["shard"] = *r.shard;
 }
 
 void from_json(const nlohmann::json& j, run_result& r) {
@@ -148,6 +149,7 @@ void from_json(const nlohmann::json& j, run_result& r) {
     r.executor = j.at("executor");
     j.at("suites").get_to(r.suites);
     j.at("execution").get_to(r.execution);
+    if (const auto it = j.find("shard"); it != j.end() && !it->is_null()) r.shard = it->get<shard_spec>();
   } catch (const nlohmann::json::exception& e) {
     throw error("results.schema", std::string("malformed results: ") + e.what());
   }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "moebench/provenance.h"
+#include "moebench/shard.h"
 #include "moebench/stats.h"
 
 namespace moebench {
@@ -90,6 +91,9 @@ struct run_result {
   nlohmann::json executor = nlohmann::json::object();  // executor_info
   std::vector<suite_result> suites;
   execution_info execution;
+  // Set when this run holds one shard of its plan (docs/shards.md): its figures cover that
+  // slice only; `moebench merge` joins the shards into the whole run.
+  std::optional<shard_spec> shard;
 };
 
 std::string_view to_string(figure_kind k) noexcept;

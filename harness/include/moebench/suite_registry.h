@@ -22,6 +22,7 @@
 
 #include "moebench/progress.h"
 #include "moebench/runner.h"
+#include "moebench/shard.h"
 
 namespace moebench {
 
@@ -99,6 +100,10 @@ struct run_context {
   int64_t jobs = 0;                           // -j: parallel samples (0 = all cores)
   progress::mode progress_mode = progress::mode::automatic;
   runner_factory make_runner;                 // required
+  // --shard (or MOEBENCH_SHARD_INDEX/COUNT): a new run of a sample suite runs only this slice
+  // of its plan (run_samples applies it; docs/shards.md). Measurement suites refuse it. A
+  // resumed run takes its shard from run.json, never from here.
+  std::optional<shard_spec> shard;
 };
 
 struct suite_definition {

@@ -338,6 +338,12 @@ std::vector<suite_option> measurement_options() {
 }
 
 measurement_common common_of(const std::string& suite, const run_context& ctx, const suite_args& a) {
+  // A measurement is one timed window on one target: its parts cannot be taken on different
+  // machines and added up (docs/shards.md).
+  if (ctx.shard)
+    throw error("cli.not_for_suite", {"", 0, "--shard"},
+                suite + " is a measurement on one target and cannot be sharded; shard the sample suites "
+                        "(humaneval and the like) and run " + suite + " whole");
   measurement_common c;
   c.suite = suite;
   c.model = ctx.model.empty() ? "oracle" : ctx.model;
