@@ -263,6 +263,36 @@ suite_definition humaneval_suite() {
       {"--require-isolation", "Refuse to run unless full sandbox isolation is available", "", k::flag},
   };
   d.run = [](const run_context& ctx, const suite_args& a) { return execute(ctx, request_of(ctx, a), {}); };
+  d.rebuild = [](const nlohmann::json& run_json, const suite_data_lookup& data) {
+    run_request req;
+    try {
+      req = run_json.at("settings_requested").get<run_request>();
+    } catch (const nlohmann::json::exception& e) {
+      throw error("run.bad_run_json", {"run.json", 0, "settings_requested"}, e.what());
+    }
+    // The problems from the builtin set or the validator's copy, found by content hash.
+    const std::string sha = run_json.at("settings_effective").value("problems_sha256", std::string());
+    humaneval::problem_set problems = humaneval::load_problems("builtin");
+    if (problems.content_sha256 != sha) {
+      const fs::path copy = data ? data(sha) : fs::path();
+      if (copy.empty())
+        throw error("validate.unknown_suite_data", {"run.json", 0, "settings_effective.problems_sha256"},
+                    "the run's problems (sha256 " + sha + ", " + req.problems +
+                        ") are neither moebench's builtin set nor a file given with --suite-data");
+      problems = humaneval::load_problems(copy.string());
+    }
+    humaneval::options opts;
+    opts.ks = parse_ks(req.ks);
+    opts.limits.wall_ms = static_cast<int64_t>(req.timeout_s * 1000);
+    opts.limits.cpu_ms = static_cast<int64_t>(req.cpu_s * 1000);
+    opts.limits.memory_bytes = req.memory_mb << 20;
+    sandbox::executor_options xo;
+    xo.backend = req.sandbox;
+    rebuilt_suite out;
+    out.exec = sandbox::make_executor(xo);
+    out.suite = std::make_unique<humaneval::suite>(std::move(problems), opts, *out.exec, req.limit);
+    return out;
+  };
   d.resume = [](const run_context& ctx, const fs::path& dir, const nlohmann::json& run_json) {
     run_request req;
     try {
