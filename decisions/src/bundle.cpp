@@ -5,10 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <fmt/core.h>
 
@@ -46,15 +44,6 @@ std::optional<std::vector<unsigned char>> from_hex(std::string_view hex, std::si
       end != hex.data() + hex.size())
     return std::nullopt;
   return out;
-}
-
-// The bytes of a file as stored (read_file would decompress gzip).
-std::string read_raw(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw error("io.read", {p.string()}, "cannot read file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<std::string> files_under(const fs::path& root) {
@@ -122,7 +111,7 @@ void write_signing_key(const fs::path& path, const signing_key& key) {
 
 signing_key load_signing_key(const fs::path& path) {
   sodium_ready();
-  const std::string text(trim(read_raw(path)));
+  const std::string text(trim(read_file_bytes(path)));
   const auto sk = from_hex(text, crypto_sign_SECRETKEYBYTES);
   if (!sk) throw error("bundle.bad_key", {path.string()}, "expected an ed25519 secret key: 128 hex digits");
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
@@ -136,7 +125,7 @@ std::string load_public_key(const std::string& hex_or_file) {
   if (!from_hex(text, crypto_sign_PUBLICKEYBYTES)) {
     if (!fs::exists(hex_or_file))
       throw error("bundle.bad_key", {hex_or_file}, "expected an ed25519 public key (64 hex digits) or a file holding one");
-    text = std::string(trim(read_raw(hex_or_file)));
+    text = std::string(trim(read_file_bytes(hex_or_file)));
     if (!from_hex(text, crypto_sign_PUBLICKEYBYTES))
       throw error("bundle.bad_key", {hex_or_file}, "expected an ed25519 public key: 64 hex digits");
   }
@@ -189,7 +178,7 @@ submit_summary write_bundle(const fs::path& run_dir, const fs::path& out, const 
 
   nlohmann::json files = nlohmann::json::object();
   for (const auto& rel : files_under(staging)) {
-    const std::string bytes = read_raw(staging / rel);
+    const std::string bytes = read_file_bytes(staging / rel);
     files[rel] = {{"sha256", sha256_hex(bytes)}, {"bytes", bytes.size()}};
   }
   summary.files = static_cast<int64_t>(files.size());
@@ -263,7 +252,7 @@ std::optional<nlohmann::json> read_json(const fs::path& p, validation_check& c, 
     return std::nullopt;
   }
   try {
-    return nlohmann::json::parse(read_raw(p));
+    return nlohmann::json::parse(read_file_bytes(p));
   } catch (const nlohmann::json::parse_error& e) {
     problem(c, fmt::format("{} is not JSON: {}", rel, e.what()));
     return std::nullopt;
@@ -284,7 +273,7 @@ validation_report validate_bundle(const fs::path& root, std::span<const suite_de
   std::optional<nlohmann::json> manifest = read_json(root / "manifest.json", man, "manifest.json");
   std::string manifest_text;
   if (manifest) {
-    manifest_text = read_raw(root / "manifest.json");
+    manifest_text = read_file_bytes(root / "manifest.json");
     if (manifest->value("kind", std::string()) != bundle_kind || manifest->value("schema_version", int64_t{0}) != bundle_schema_version)
       problem(man, fmt::format("manifest.json is not a moebench bundle manifest of schema {}", bundle_schema_version));
     const auto files = manifest->value("files", nlohmann::json::object());
@@ -300,7 +289,7 @@ validation_report validate_bundle(const fs::path& root, std::span<const suite_de
         problem(man, rel + " is listed in the manifest but missing");
         continue;
       }
-      const std::string got = sha256_hex(read_raw(p));
+      const std::string got = sha256_hex(read_file_bytes(p));
       const std::string want = entry.value("sha256", std::string());
       if (got != want) problem(man, fmt::format("{}: sha256 {} but the manifest says {} (the file was changed)", rel, got.substr(0, 16), want.substr(0, 16)));
     }
@@ -382,7 +371,7 @@ validation_report validate_bundle(const fs::path& root, std::span<const suite_de
               problem(logs, fmt::format("sample {} (run/samples.jsonl line {}): its execution log {} is missing", key, line, rel));
             } else {
               try {
-                const auto lj = nlohmann::json::parse(read_raw(p));
+                const auto lj = nlohmann::json::parse(read_file_bytes(p));
                 if (lj.value("key", std::string()) != key)
                   problem(logs, fmt::format("{} is the log of sample {}, not of {}", rel, lj.value("key", std::string()), key));
                 score["exec"] = lj.value("exec", nlohmann::json());
@@ -419,7 +408,7 @@ validation_report validate_bundle(const fs::path& root, std::span<const suite_de
       std::map<std::string, fs::path> known;
       for (const auto& p : options.suite_data) {
         known.emplace(sha256_hex(read_file(p)), p);  // decompressed, as suites hash their data
-        known.emplace(sha256_hex(read_raw(p)), p);
+        known.emplace(sha256_hex(read_file_bytes(p)), p);
       }
       try {
         rebuilt = def->rebuild(*run_json, [&](const std::string& sha) {

@@ -215,7 +215,8 @@ void diff_json(const nlohmann::json& a, const nlohmann::json& b, const std::stri
       const bool in_a = a.contains(k), in_b = b.contains(k);
       if (in_a && in_b) diff_json(a[k], b[k], sub, a_name, b_name, same_model, out);
       else if (!ignored_setting(sub, same_model))
-        out.push_back(fmt::format("setting {} is {} in {} and absent in {}", sub,
+        out.push_back(fmt::format("{} {} is {} in {} and absent in {}",
+                                  k == "grading" ? "grading mode" : "setting", sub,
                                   short_value(in_a ? a[k] : b[k]), in_a ? a_name : b_name,
                                   in_a ? b_name : a_name));
     }

@@ -231,6 +231,14 @@ TEST(gate, refuses_runs_that_measure_different_things) {
   const auto forced = gate1(b, c, {}, true);
   EXPECT_EQ(forced.differences.size(), 4u);
   EXPECT_NE(forced.notes.front().find("forced past a difference"), std::string::npos);
+  // A run from before grading modes: the missing mode is named too.
+  auto old_run = accuracy_run("o", items, 1);
+  try {
+    gate1(b, old_run);
+    ADD_FAILURE() << "expected gate.incomparable";
+  } catch (const error& e) {
+    EXPECT_NE(e.message().find("grading mode grading is split in b and absent in o"), std::string::npos) << e.message();
+  }
   // Repetitions within one side must be of the same model.
   EXPECT_THROW(run_gate({loaded(b), loaded(accuracy_run("b2", items, 1, "gguf:x.gguf"))}, {loaded(b)}, {}, false),
                error);
