@@ -717,8 +717,9 @@ std::unique_ptr<arch_model> load_deepseek4(const loader& l, hparams hp) {
     throw bad("rope.dimension_count", "must be even, at most key_length and 512");
   if (v.q_lora < 1) throw bad("attention.q_lora_rank", "must be positive");
   if (v.window < 1) throw bad("attention.sliding_window", "must be positive");
-  if (v.n_ih < 1 || v.n_ih > 4096 || v.idx < v.n_rot || v.idx > 4096 || v.top_k < 1)
-    throw bad("attention.indexer.key_length", "indexer heads and top-k must be positive, key_length at least the roped dims");
+  if (v.n_ih < 1 || v.n_ih > 4096 || v.idx < v.n_rot || v.idx > 4096)
+    throw bad("attention.indexer.key_length", "indexer heads must be 1 to 4096, key_length the roped dims to 4096");
+  if (v.top_k < 1 || v.top_k > 65536) throw bad("attention.indexer.top_k", "must be 1 to 65536");
   if (v.groups < 1 || hp.n_head % v.groups != 0) throw bad("attention.output_group_count", "must divide head_count");
   if (v.o_lora < 1) throw bad("attention.output_lora_rank", "must be positive");
   if (v.hc < 1 || v.hc > 64) throw bad("hyper_connection.count", "must be 1 to 64");

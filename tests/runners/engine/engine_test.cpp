@@ -96,7 +96,9 @@ INSTANTIATE_TEST_SUITE_P(presets, engine_model,
                                          preset_case{"dsv3-mini", gguf::tensor_type::q8_0},
                                          preset_case{"dsv2-lite-mini", gguf::tensor_type::f16},
                                          preset_case{"qwen3moe-mini", gguf::tensor_type::q4_k},
-                                         preset_case{"mixtral-mini", gguf::tensor_type::f32}),
+                                         preset_case{"mixtral-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::mxfp4}),
                          [](const testing::TestParamInfo<preset_case>& i) {
                            std::string n = std::string(i.param.preset) + "_" + std::string(gguf::name(i.param.type));
                            for (char& c : n)
@@ -161,13 +163,46 @@ INSTANTIATE_TEST_SUITE_P(presets, engine_batch,
                                          preset_case{"qwen3moe-mini", gguf::tensor_type::f32},
                                          preset_case{"qwen3moe-mini", gguf::tensor_type::q8_0},
                                          preset_case{"mixtral-mini", gguf::tensor_type::f32},
-                                         preset_case{"mixtral-mini", gguf::tensor_type::q8_0}),
+                                         preset_case{"mixtral-mini", gguf::tensor_type::q8_0},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::mxfp4}),
                          [](const testing::TestParamInfo<preset_case>& i) {
                            std::string n = std::string(i.param.preset) + "_" + std::string(gguf::name(i.param.type));
                            for (char& c : n)
                              if (c == '-') c = '_';
                            return n;
                          });
+
+// DeepSeek-V4 over a prompt that crosses the 128-token window, completes 75 ratio-4 blocks
+// (more than the indexer's top-16) and two ratio-128 blocks: prefill in chunks of 1, 7 and 64
+// tokens, and interleaved with another sequence, gives the same bits (the window ring, the
+// compressor state carried between steps and the block caches do not depend on the chunking).
+TEST(engine, deepseek4_long_prompts_are_chunking_independent) {
+  const fs::path p = synth_model("dsv4-mini", gguf::tensor_type::f32);
+  std::vector<int32_t> ids{510};
+  for (int32_t i = 0; i < 300; ++i) ids.push_back((i * 7919 + 13) % 510);
+  std::vector<std::vector<float>> runs;
+  for (int64_t chunk : {64, 7, 1}) {
+    engine e(p, {.threads = 2, .context_length = 512, .max_sequences = 2, .max_batch_tokens = chunk});
+    if (chunk == 7) {  // interleave a second sequence between the chunks
+      for (std::size_t i = 0; i < ids.size(); i += 50) {
+        const auto l = e.eval(0, std::span<const int32_t>(ids).subspan(i, std::min<std::size_t>(50, ids.size() - i)));
+        if (i + 50 >= ids.size()) runs.emplace_back(l.begin(), l.end());
+        e.eval(1, std::vector<int32_t>{static_cast<int32_t>(i % 500), 3, 4});
+      }
+    } else {
+      const auto l = e.eval(0, ids);
+      runs.emplace_back(l.begin(), l.end());
+    }
+    EXPECT_EQ(e.sequence_length(0), static_cast<int64_t>(ids.size()));
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_EQ(runs[0], runs[2]);
+  // The compressed attention matters: the last 100 tokens alone predict differently.
+  engine e(p, {.threads = 2, .context_length = 512});
+  const auto l = e.eval(0, std::span<const int32_t>(ids).last(100));
+  EXPECT_GT(nmse(runs[0], l), 1e-3);
+}
 
 TEST(engine, batch_step_errors_leave_the_sequences_unchanged) {
   engine e(synth_model("qwen3moe-mini", gguf::tensor_type::f32), {.threads = 1, .context_length = 16, .max_sequences = 2});
@@ -314,7 +349,7 @@ void mutate(const fs::path& src, const fs::path& dst, const std::string& key, st
 TEST(engine, hostile_files_are_errors_not_crashes) {
   const fs::path dir = fs::temp_directory_path();
   int errors = 0, loaded = 0;
-  for (const char* preset : {"dsv3-mini", "qwen3moe-mini"}) {
+  for (const char* preset : {"dsv3-mini", "qwen3moe-mini", "dsv4-mini"}) {
     const fs::path src = synth_model(preset, gguf::tensor_type::q8_0);  // small files: ~150 copies
     const gguf::file f(src);
     const std::string arch(f.architecture());
