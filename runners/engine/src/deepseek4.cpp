@@ -45,22 +45,17 @@ void hc_weights(const float* mixes, const float* scale, const float* base, int64
     const auto inv = static_cast<float>(1.0 / sum);
     for (int64_t d = 0; d < hc; ++d) col[d] = col[d] * inv + eps;
   }
-  const auto norm_over_s = [&] {  // each destination d divided by its sum over sources
-    for (int64_t d = 0; d < hc; ++d) {
+  // Divides each line of comb by its sum (+ eps); lines start `outer` apart, elements `inner`.
+  const auto normalise = [&](int64_t outer, int64_t inner) {
+    for (int64_t a = 0; a < hc; ++a) {
       double sum = 0;
-      for (int64_t s = 0; s < hc; ++s) sum += comb[d + hc * s];
+      for (int64_t b = 0; b < hc; ++b) sum += comb[a * outer + b * inner];
       const auto div = static_cast<float>(sum) + eps;
-      for (int64_t s = 0; s < hc; ++s) comb[d + hc * s] /= div;
+      for (int64_t b = 0; b < hc; ++b) comb[a * outer + b * inner] /= div;
     }
   };
-  const auto norm_over_d = [&] {  // each source s divided by its sum over destinations
-    for (int64_t s = 0; s < hc; ++s) {
-      double sum = 0;
-      for (int64_t d = 0; d < hc; ++d) sum += comb[d + hc * s];
-      const auto div = static_cast<float>(sum) + eps;
-      for (int64_t d = 0; d < hc; ++d) comb[d + hc * s] /= div;
-    }
-  };
+  const auto norm_over_s = [&] { normalise(1, hc); };  // each destination over its sources
+  const auto norm_over_d = [&] { normalise(hc, 1); };  // each source over its destinations
   norm_over_s();
   for (int64_t it = 1; it < iters; ++it) {
     norm_over_d();
@@ -108,26 +103,36 @@ void pool(std::span<const float* const> kv, std::span<const float* const> score,
   }
 }
 
+void indexer_scores(const kernel_table& k, const float* q, const float* w, const float* keys, int64_t b0, int64_t b1,
+                    int64_t n_heads, int64_t d, float* scores) {
+  for (int64_t b = b0; b < b1; ++b) {
+    float s = 0;
+    for (int64_t h = 0; h < n_heads; ++h) s += std::max(0.0f, k.dot_f32(q + h * d, keys + b * d, d)) * w[h];
+    scores[b] = s;
+  }
+}
+
+int64_t top_k_blocks(const float* scores, int64_t n, int64_t top_k, float* tmp, int32_t* out) {
+  // The top_k-th largest score; blocks above it, then blocks equal to it in index order.
+  std::copy_n(scores, n, tmp);
+  std::nth_element(tmp, tmp + (top_k - 1), tmp + n, std::greater<float>());
+  const float kth = tmp[top_k - 1];
+  int64_t above = 0;
+  for (int64_t b = 0; b < n; ++b) above += scores[b] > kth ? 1 : 0;
+  int64_t ties = top_k - above, m = 0;
+  for (int64_t b = 0; b < n; ++b)
+    if (scores[b] > kth || (scores[b] == kth && ties-- > 0)) out[m++] = static_cast<int32_t>(b);
+  return m;
+}
+
 int64_t indexer_select(const kernel_table& k, const float* q, const float* w, const float* keys, int64_t n_blocks,
                        int64_t n_heads, int64_t d, int64_t top_k, float* scores, float* tmp, int32_t* out) {
   if (n_blocks <= top_k) {
     for (int64_t b = 0; b < n_blocks; ++b) out[b] = static_cast<int32_t>(b);
     return n_blocks;
   }
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    float s = 0;
-    for (int64_t h = 0; h < n_heads; ++h) s += std::max(0.0f, k.dot_f32(q + h * d, keys + b * d, d)) * w[h];
-    scores[b] = tmp[b] = s;
-  }
-  // The top_k-th largest score; blocks above it, then blocks equal to it in index order.
-  std::nth_element(tmp, tmp + (top_k - 1), tmp + n_blocks, std::greater<float>());
-  const float kth = tmp[top_k - 1];
-  int64_t above = 0;
-  for (int64_t b = 0; b < n_blocks; ++b) above += scores[b] > kth ? 1 : 0;
-  int64_t ties = top_k - above, n = 0;
-  for (int64_t b = 0; b < n_blocks; ++b)
-    if (scores[b] > kth || (scores[b] == kth && ties-- > 0)) out[n++] = static_cast<int32_t>(b);
-  return n;
+  indexer_scores(k, q, w, keys, 0, n_blocks, n_heads, d, scores);
+  return top_k_blocks(scores, n_blocks, top_k, tmp, out);
 }
 
 }  // namespace dsv4
@@ -616,15 +621,29 @@ class deepseek4 final : public arch_model {
         rope_heads(v_.rope_comp, b.rope_comp.data() + t * v_.n_rot, b.iq.data() + t * ni * idx, ni, idx, false);
         for (int64_t h = 0; h < ni; ++h) b.iw[static_cast<std::size_t>(t * ni + h)] *= w_scale;
       }
-      auto select = [&](int64_t t, int worker) {
-        const int64_t pos = bt.pos[static_cast<std::size_t>(t)];
-        float* sc = (*fc.workers)[static_cast<std::size_t>(worker)].scores.data();
-        const int64_t n_vis = (pos + 1) / csa_ratio;
-        b.n_sel[static_cast<std::size_t>(t)] =
-            dsv4::indexer_select(*fc.k, b.iq.data() + t * ni * idx, b.iw.data() + t * ni, seq_of(t) + off.idx_keys, n_vis,
-                                 ni, idx, v_.top_k, sc, sc + n_vis, b.sel.data() + t * v_.top_k);
-      };
-      fc.pool->run(T, select);
+      const int64_t last_vis = (bt.pos[static_cast<std::size_t>(T - 1)] + 1) / csa_ratio;
+      if (T == 1 && fc.pool->size() > 1 && last_vis > std::max<int64_t>(v_.top_k, 4096)) {
+        // One token over many blocks (decode at long context): the blocks' scores in parallel
+        // into worker 0's scratch, then the choice.
+        float* sc = (*fc.workers)[0].scores.data();
+        const int64_t chunk = 1024, n_chunks = (last_vis + chunk - 1) / chunk;
+        auto score = [&](int64_t c, int) {
+          dsv4::indexer_scores(*fc.k, b.iq.data(), b.iw.data(), seq_of(0) + off.idx_keys, c * chunk,
+                               std::min(last_vis, (c + 1) * chunk), ni, idx, sc);
+        };
+        fc.pool->run(n_chunks, score);
+        b.n_sel[0] = dsv4::top_k_blocks(sc, last_vis, v_.top_k, sc + last_vis, b.sel.data());
+      } else {
+        auto select = [&](int64_t t, int worker) {
+          const int64_t pos = bt.pos[static_cast<std::size_t>(t)];
+          float* sc = (*fc.workers)[static_cast<std::size_t>(worker)].scores.data();
+          const int64_t n_vis = (pos + 1) / csa_ratio;
+          b.n_sel[static_cast<std::size_t>(t)] =
+              dsv4::indexer_select(*fc.k, b.iq.data() + t * ni * idx, b.iw.data() + t * ni, seq_of(t) + off.idx_keys,
+                                   n_vis, ni, idx, v_.top_k, sc, sc + n_vis, b.sel.data() + t * v_.top_k);
+        };
+        fc.pool->run(T, select);
+      }
     }
 
     // Each head over the window and the compressed blocks it sees; the output de-roped.

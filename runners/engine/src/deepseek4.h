@@ -60,5 +60,10 @@ void attend(const kernel_table& k, const float* q, int64_t n, KeyAt key_at, int6
 // in increasing block order; returns how many. scores and tmp hold n_blocks floats each.
 int64_t indexer_select(const kernel_table& k, const float* q, const float* w, const float* keys, int64_t n_blocks,
                        int64_t n_heads, int64_t d, int64_t top_k, float* scores, float* tmp, int32_t* out);
+// The two halves of indexer_select: the scores of blocks [b0, b1), and the choice among n scored
+// blocks (n > top_k) of the top_k best, ties to the lower block, in block order.
+void indexer_scores(const kernel_table& k, const float* q, const float* w, const float* keys, int64_t b0, int64_t b1,
+                    int64_t n_heads, int64_t d, float* scores);
+int64_t top_k_blocks(const float* scores, int64_t n, int64_t top_k, float* tmp, int32_t* out);
 
 }  // namespace moebench::engine::detail::dsv4

@@ -189,6 +189,15 @@ TEST(deepseek4, indexer_selects_the_top_k_blocks) {
   std::sort(want.begin(), want.end());
   EXPECT_EQ(sel, want);
   EXPECT_GT(-ref[top_k - 1].first - -ref[top_k].first, 1e-6) << "the boundary is not a tie";
+  // Scoring in chunks (decode at long context splits the blocks over the threads) then
+  // choosing gives the same blocks.
+  std::vector<float> chunked(n_blocks, NAN);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += 40)
+    dsv4::indexer_scores(scalar_kernels(), q.data(), w.data(), keys.data(), b0, std::min<int64_t>(n_blocks, b0 + 40), heads, d,
+                         chunked.data());
+  std::vector<int32_t> sel2(top_k);
+  ASSERT_EQ(dsv4::top_k_blocks(chunked.data(), n_blocks, top_k, tmp.data(), sel2.data()), top_k);
+  EXPECT_EQ(sel2, want);
   // Up to top_k visible blocks: all of them.
   EXPECT_EQ(dsv4::indexer_select(scalar_kernels(), q.data(), w.data(), keys.data(), 9, heads, d, top_k, scores.data(),
                                  tmp.data(), sel.data()),
