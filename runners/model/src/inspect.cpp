@@ -153,6 +153,11 @@ model_summary summarize(const gguf::file& f) {
   const auto v_mla = f.find_u32(key("attention.value_length_mla"));
   constexpr uint64_t f16_bytes = 2;
   s.n_mtp_layers = u32_or(f, key("nextn_predict_layers"), 0);
+  // llama.cpp's deepseek4 counts them only when the first has its nextn projection.
+  if (s.architecture == "deepseek4" && s.n_mtp_layers > 0 &&
+      (s.n_mtp_layers >= s.n_layer ||
+       f.find_tensor(fmt::format("blk.{}.nextn.eh_proj.weight", s.n_layer - s.n_mtp_layers)) == nullptr))
+    s.n_mtp_layers = 0;
   if (s.architecture == "deepseek4") {
     // llama.cpp's llama_kv_cache_dsv4: a raw cache of the latest sliding_window keys per layer
     // (one shared key/value head of key_length), compressed key caches (ratio 4: (n + 3) / 4
@@ -274,8 +279,8 @@ void to_json(nlohmann::json& j, const model_summary& s) {
       {"tensors", tensors},
   };
   if (s.n_mtp_layers > 0)
-    j["mtp_note"] = "the last " + std::to_string(s.n_mtp_layers) +
-                    " layers are multi-token-prediction layers: moebench's engine skips them";
+    j["mtp_note"] = "the last " + std::to_string(s.n_mtp_layers) + " layers are multi-token-prediction layers" +
+                    (s.architecture == "deepseek4" ? std::string(": moebench's engine skips them") : std::string());
   if (s.kv_compressed) {
     nlohmann::json at = nlohmann::json::object();
     for (uint64_t c : {uint64_t{4096}, uint64_t{131072}, uint64_t{1048576}})
@@ -327,7 +332,8 @@ std::string format_text(const model_summary& s) {
                                    : std::string());
   }
   if (s.n_mtp_layers > 0)
-    out += fmt::format("mtp layers: {} (multi-token prediction; skipped by moebench's engine)\n", s.n_mtp_layers);
+    out += fmt::format("mtp layers: {} (multi-token prediction{})\n", s.n_mtp_layers,
+                       s.architecture == "deepseek4" ? "; skipped by moebench's engine" : "");
   out += fmt::format("tokenizer: {} (pre {}), {} tokens, {} merges, bos {}, eos {}, add_bos {}\n",
                      s.tokenizer.model.empty() ? "none" : s.tokenizer.model,
                      s.tokenizer.pre.empty() ? "-" : s.tokenizer.pre, s.tokenizer.n_tokens,

@@ -3,6 +3,7 @@
 // sequences, the generation loop (stop sequences, max tokens, streaming), and load errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "moebench/error.h"
 #include "moebench/model/gguf.h"
 #include "moebench/model/gguf_writer.h"
+#include "moebench/model/inspect.h"
 #include "moebench/model/synth.h"
 
 namespace moebench::engine {
@@ -342,6 +344,46 @@ void mutate(const fs::path& src, const fs::path& dst, const std::string& key, st
     w.add_tensor_bytes(std::string(t.name), t.type, t.shape, std::vector<std::byte>(bytes.begin(), bytes.end()));
   }
   w.write(dst);
+}
+
+// DeepSeek-V4 files may end in multi-token-prediction layers (nextn_predict_layers, with
+// blk.N.nextn.eh_proj): the engine runs the layers before them, so such a file predicts exactly
+// as the same file cut to those layers; without the nextn tensor the count is ignored, as
+// llama.cpp does. `model inspect` says the MTP layers are skipped.
+TEST(engine, deepseek4_skips_mtp_layers) {
+  const fs::path src = synth_model("dsv4-mini", gguf::tensor_type::f32);
+  const fs::path dir = fs::temp_directory_path();
+  const fs::path with_mtp = dir / "moebench_engine_dsv4_mtp.gguf", cut = dir / "moebench_engine_dsv4_cut.gguf",
+                 no_probe = dir / "moebench_engine_dsv4_noprobe.gguf";
+  mutate(src, cut, "deepseek4.block_count", gguf::owned_value::u32(3), "");
+  mutate(src, no_probe, "deepseek4.nextn_predict_layers", gguf::owned_value::u32(1), "");
+  {
+    const gguf::file f(no_probe);
+    gguf::writer w;
+    for (const gguf::metadata_entry& e : f.metadata()) w.set(std::string(e.key), gguf::to_owned(e.val));
+    for (const gguf::tensor_info& t : f.tensors()) {
+      const auto bytes = f.data(t);
+      w.add_tensor_bytes(std::string(t.name), t.type, t.shape, std::vector<std::byte>(bytes.begin(), bytes.end()));
+    }
+    w.add_tensor("blk.3.nextn.eh_proj.weight", gguf::tensor_type::f32, {512, 256}, [](int64_t, float* out) {
+      std::fill_n(out, 512, 0.5f);
+    });
+    w.write(with_mtp);
+  }
+  std::vector<std::vector<float>> logits;
+  for (const fs::path& p : {with_mtp, cut, no_probe, src}) {
+    engine e(p, {.threads = 2});
+    const auto l = e.eval(0, prompt);
+    logits.emplace_back(l.begin(), l.end());
+    EXPECT_EQ(e.facts().n_layer, p == with_mtp || p == cut ? 3 : 4) << p;
+  }
+  EXPECT_EQ(logits[0], logits[1]) << "the MTP layer is not run";
+  EXPECT_EQ(logits[2], logits[3]) << "no nextn tensor: every layer runs";
+  EXPECT_GT(nmse(logits[0], logits[3]), 1e-6);
+  const model::model_summary s = model::summarize(gguf::file(with_mtp));
+  EXPECT_EQ(s.n_mtp_layers, 1u);
+  EXPECT_NE(model::format_text(s).find("skipped by moebench's engine"), std::string::npos);
+  for (const fs::path& p : {with_mtp, cut, no_probe}) fs::remove(p);
 }
 
 // Hostile hyper-parameters and missing tensors: the engine either loads (and then runs a
