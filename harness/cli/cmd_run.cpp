@@ -44,6 +44,8 @@ struct run_request {
   uint64_t seed = 0;
   std::optional<uint64_t> seed_sampling, seed_bootstrap;
   std::optional<uint64_t> seed_retry_jitter;  // openai: only
+  std::optional<uint64_t> seed_python_hash;   // PYTHONHASHSEED of the programs under test
+  std::string grading = "split";              // humaneval: split | inprocess
   double timeout_s = 10.0;
   double cpu_s = 5.0;
   int64_t memory_mb = 1024;
@@ -66,6 +68,8 @@ void to_json(nlohmann::json& j, const run_request& r) {
   j["seed_bootstrap"] = r.seed_bootstrap ? nlohmann::json(*r.seed_bootstrap) : nlohmann::json(nullptr);
   j["seed_retry_jitter"] = r.seed_retry_jitter ? nlohmann::json(*r.seed_retry_jitter) : nlohmann::json(nullptr);
   j["tokenizer"] = r.tokenizer;
+  j["grading"] = r.grading;
+  j["seed_python_hash"] = r.seed_python_hash ? nlohmann::json(*r.seed_python_hash) : nlohmann::json(nullptr);
 }
 
 void from_json(const nlohmann::json& j, run_request& r) {
@@ -91,6 +95,9 @@ void from_json(const nlohmann::json& j, run_request& r) {
   if (const auto it = j.find("seed_retry_jitter"); it != j.end() && !it->is_null())
     r.seed_retry_jitter = it->get<uint64_t>();
   r.tokenizer = j.value("tokenizer", std::string());
+  r.grading = j.value("grading", std::string("split"));
+  if (const auto it = j.find("seed_python_hash"); it != j.end() && !it->is_null())
+    r.seed_python_hash = it->get<uint64_t>();
 }
 
 struct run_runtime {
@@ -167,8 +174,12 @@ prepared_run prepare(const run_request& req) {
   if (!req.tokenizer.empty() && !remote)
     throw error("cli.conflict", {"", 0, "--tokenizer"},
                 "--tokenizer counts the tokens of an openai: model; other runners count their own");
+  const humaneval::grading_mode grading = humaneval::grading_mode_from_string(req.grading);
+  if (req.seed_python_hash && *req.seed_python_hash > 0xffffffffULL)
+    throw error("cli.bad_value", {"", 0, "--seed-python-hash"}, "must be at most 4294967295 (PYTHONHASHSEED's range)");
   p.seeds = {{"sampling", req.seed_sampling.value_or(derive_seed(req.seed, "sampling"))},
-             {"bootstrap", req.seed_bootstrap.value_or(derive_seed(req.seed, "bootstrap"))}};
+             {"bootstrap", req.seed_bootstrap.value_or(derive_seed(req.seed, "bootstrap"))},
+             {"python_hash", req.seed_python_hash.value_or(derive_seed(req.seed, "python_hash") & 0xffffffffULL)}};
   // Only a remote model retries, so only its runs carry (and hash) the jitter seed.
   if (remote) p.seeds["retry_jitter"] = req.seed_retry_jitter.value_or(derive_seed(req.seed, "retry_jitter"));
   std::unique_ptr<replay_runner> replay;
@@ -189,6 +200,7 @@ prepared_run prepare(const run_request& req) {
 
   humaneval::options opts;
   opts.ks = ks;
+  opts.grading = grading;
   opts.limits.wall_ms = static_cast<int64_t>(req.timeout_s * 1000);
   opts.limits.cpu_ms = static_cast<int64_t>(req.cpu_s * 1000);
   opts.limits.memory_bytes = req.memory_mb << 20;
@@ -198,6 +210,7 @@ prepared_run prepare(const run_request& req) {
   sandbox::executor_options xo;
   xo.backend = req.sandbox;
   xo.require_isolation = req.require_isolation;
+  xo.python_hash_seed = static_cast<uint32_t>(p.seeds.at("python_hash"));
   p.exec = sandbox::make_executor(xo);
 
   const std::string problems_sha = problems.content_sha256;
@@ -236,6 +249,7 @@ prepared_run prepare(const run_request& req) {
                              {"open_files", opts.limits.open_files}}},
                  {"generation", {{"temperature", req.temperature}, {"max_tokens", req.max_tokens}}},
                  {"seeds", p.seeds},
+                 {"grading", to_string(grading)},
                  {"require_isolation", req.require_isolation}};
   if (!req.tokenizer.empty()) p.effective["token_counter"] = "tokenizer:" + req.tokenizer;
   return p;
@@ -355,6 +369,12 @@ void add_run_command(CLI::App& app, context& ctx) {
   cmd->add_option("--seed-sampling", req->seed_sampling, "Override the sampling seed");
   cmd->add_option("--seed-bootstrap", req->seed_bootstrap, "Override the bootstrap seed");
   cmd->add_option("--seed-retry-jitter", req->seed_retry_jitter, "openai: override the retry-jitter seed");
+  cmd->add_option("--seed-python-hash", req->seed_python_hash,
+                  "Override the PYTHONHASHSEED of the programs under test (0..4294967295)");
+  cmd->add_option("--grading", req->grading,
+                  "humaneval: split (candidate and checks in separate sandboxed processes, plain data "
+                  "between them) | inprocess (one program, as human-eval; faster but forgeable)")
+      ->capture_default_str();
   cmd->add_option("--timeout-s", req->timeout_s, "Wall-clock limit per sample")->capture_default_str();
   cmd->add_option("--cpu-s", req->cpu_s, "CPU-time limit per sample")->capture_default_str();
   cmd->add_option("--memory-mb", req->memory_mb, "Memory limit per sample")->capture_default_str();
@@ -399,6 +419,7 @@ void add_run_command(CLI::App& app, context& ctx) {
       // Only runtime knobs may accompany --resume: the run's settings come from run.json.
       for (const char* flag : {"--suite", "--model", "--samples", "--problems", "--k", "--n", "--limit",
                                "--seed", "--seed-sampling", "--seed-bootstrap", "--seed-retry-jitter",
+                               "--seed-python-hash", "--grading",
                                "--tokenizer", "--timeout-s", "--cpu-s",
                                "--memory-mb", "--temperature", "--max-tokens", "--sandbox",
                                "--require-isolation", "--out", "--run-id", "--api-key-env"})
