@@ -137,6 +137,9 @@ def run_program(src, filename, nonce, rfd):
 # pickle or marshal): the decoder builds only those builtin types, so nothing the candidate sends
 # can run code in the checker. Frames: 4-byte little-endian length, then one encoded tuple.
 import struct as _struct
+from array import array as _array
+
+_BIG_ENDIAN = _sys.byteorder == "big"
 
 _MAX_FRAME = 32 << 20
 _MAX_DEPTH = 64
@@ -171,7 +174,11 @@ def _type_name(x):
         return "?"
 
 
-def _enc(x, out, depth, budget):
+def _enc(x, out, depth, budget, skip=None):
+    if skip is not None and type(x) is list and id(x) in skip:
+        # A long list received as a packed array: compared separately (see run_candidate).
+        out += b"P" + _u32.pack(skip[id(x)])
+        return
     if depth > _MAX_DEPTH:
         raise _NotPlain("is nested deeper than %d levels" % _MAX_DEPTH)
     budget[0] += 1
@@ -196,12 +203,18 @@ def _enc(x, out, depth, budget):
         if len(b) > _MAX_FRAME:
             raise _NotPlain("is larger than %d bytes" % _MAX_FRAME)
         out += (b"s" if t is str else b"b") + _u32.pack(len(b)) + b
+    elif t is _Ref:
+        out += b"R" + _u32.pack(x.key)
     elif t in _SEQ_TAGS:
+        if (t is list or t is tuple) and len(x) >= 16 and _enc_array(x, t, out, budget):
+            if t is list:
+                _ENCODED_LISTS.append(x)
+            return
         out += _SEQ_TAGS[t] + _u32.pack(len(x))
         i = 0
         for v in x:
             try:
-                _enc(v, out, depth + 1, budget)
+                _enc(v, out, depth + 1, budget, skip)
             except _NotPlain as e:
                 e.path.insert(0, i)
                 raise
@@ -210,8 +223,8 @@ def _enc(x, out, depth, budget):
         out += b"d" + _u32.pack(len(x))
         for k, v in x.items():
             try:
-                _enc(k, out, depth + 1, budget)
-                _enc(v, out, depth + 1, budget)
+                _enc(k, out, depth + 1, budget, skip)
+                _enc(v, out, depth + 1, budget, skip)
             except _NotPlain as e:
                 e.path.insert(0, k if type(k) in (str, int) else "?")
                 raise
@@ -221,10 +234,107 @@ def _enc(x, out, depth, budget):
                         "no subclasses)" % _type_name(x)[:100])
 
 
-def _value_bytes(value, what="value"):
+def _enc_array(x, t, out, budget):
+    """Fast path for long lists and tuples of one scalar type (int64, float, str): packed by
+    `array` in C instead of value by value. False when x does not qualify."""
+    kinds = set(map(type, x))
+    if len(kinds) != 1:
+        return False
+    k = kinds.pop()
+    n = len(x)
+    head = b"A" + (b"l" if t is list else b"t")
+    if k is int or k is float:
+        try:
+            arr = _array("q" if k is int else "d", x)
+        except OverflowError:
+            return False
+        if _BIG_ENDIAN:
+            arr.byteswap()
+        out += head + (b"q" if k is int else b"d") + _u32.pack(n)
+        out += arr
+    elif k is str:
+        enc = [v.encode("utf-8", "surrogatepass") for v in x]
+        lens = _array("I", map(len, enc))
+        if _BIG_ENDIAN:
+            lens.byteswap()
+        out += head + b"s" + _u32.pack(n) + lens.tobytes() + b"".join(enc)
+    else:
+        return False
+    budget[0] += n
+    if budget[0] > _MAX_ITEMS or len(out) > _MAX_FRAME:
+        raise _NotPlain("is larger than the limit of %d values / %d bytes" % (_MAX_ITEMS, _MAX_FRAME))
+    return True
+
+
+_DECODED_LISTS = []  # lists decoded from packed arrays by the last _decode (flat, scalars)
+_ENCODED_LISTS = []  # lists packed as arrays by the encoder since the last reset
+# Long flat list arguments sent once are kept by both sides under the same key, so that a test
+# passing the same unchanged list again sends a reference instead of the data. Both sides add
+# the same entries in the same order and evict the oldest beyond _REF_KEEP.
+_REF_MIN = 4096
+_REF_KEEP = 8
+_REFS = None  # the candidate's: key -> list
+_RESOLVED = []  # lists the last _decode took from _REFS
+
+
+class _Ref:
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+
+def _ref_key(seq, i):
+    return (seq << 8) | i
+
+
+def _dec_array(buf, pos, budget):
+    if pos + 6 > len(buf):
+        raise _Malformed("truncated array")
+    kind, elem = buf[pos], buf[pos + 1]
+    n = _u32.unpack_from(buf, pos + 2)[0]
+    pos += 6
+    budget[0] += n
+    if budget[0] > _MAX_ITEMS:
+        raise _Malformed("more than %d values" % _MAX_ITEMS)
+    if kind not in (108, 116) or elem not in (113, 100, 115):  # l t / q d s
+        raise _Malformed("bad array header")
+    if elem == 115:
+        if pos + 4 * n > len(buf):
+            raise _Malformed("truncated array")
+        lens = _array("I")
+        lens.frombytes(memoryview(buf)[pos:pos + 4 * n])
+        if _BIG_ENDIAN:
+            lens.byteswap()
+        pos += 4 * n
+        if pos + sum(lens) > len(buf):
+            raise _Malformed("truncated array")
+        items = []
+        try:
+            for m in lens:
+                items.append(bytes(buf[pos:pos + m]).decode("utf-8", "surrogatepass"))
+                pos += m
+        except UnicodeDecodeError:
+            raise _Malformed("invalid UTF-8 in a str")
+    else:
+        if pos + 8 * n > len(buf):
+            raise _Malformed("truncated array")
+        arr = _array("q" if elem == 113 else "d")
+        arr.frombytes(memoryview(buf)[pos:pos + 8 * n])
+        if _BIG_ENDIAN:
+            arr.byteswap()
+        pos += 8 * n
+        items = arr.tolist()
+    if kind == 108:
+        _DECODED_LISTS.append(items)
+        return items, pos
+    return tuple(items), pos
+
+
+def _value_bytes(value, what="value", skip=None):
     out = bytearray()
     try:
-        _enc(value, out, 1, [0])
+        _enc(value, out, 1, [0], skip)
     except _NotPlain as e:
         raise _NotPlain(e.describe(what))
     except RecursionError:
@@ -242,8 +352,8 @@ def _frame(head, value_bytes):
     out += value_bytes
     if len(out) - 4 > _MAX_FRAME:
         raise _NotPlain("a message is larger than %d bytes" % _MAX_FRAME)
-    out[0:4] = _u32.pack(len(out) - 4)
-    return bytes(out)
+    _u32.pack_into(out, 0, len(out) - 4)
+    return out
 
 
 def _encode(head, value=None, what="value"):
@@ -263,8 +373,8 @@ def _encode(head, value=None, what="value"):
             raise _NotPlain(what + " is nested too deeply")
     if len(out) - 4 > _MAX_FRAME:
         raise _NotPlain("%s is larger than %d bytes" % (what, _MAX_FRAME))
-    out[0:4] = _u32.pack(len(out) - 4)
-    return bytes(out)
+    _u32.pack_into(out, 0, len(out) - 4)
+    return out
 
 
 def _dec(buf, pos, depth, budget):
@@ -283,6 +393,17 @@ def _dec(buf, pos, depth, budget):
         return True, pos
     if tag == 70:  # F
         return False, pos
+    if tag == 65:  # A: packed array
+        return _dec_array(buf, pos, budget)
+    if tag == 82 and _REFS is not None:  # R: a list sent before (candidate side only)
+        if pos + 4 > len(buf):
+            raise _Malformed("truncated reference")
+        x = _REFS.get(_u32.unpack_from(buf, pos)[0])
+        if x is None:
+            raise _Malformed("unknown reference")
+        _DECODED_LISTS.append(x)
+        _RESOLVED.append(x)
+        return x, pos + 4
     if tag == 102:  # f
         if pos + 8 > len(buf):
             raise _Malformed("truncated float")
@@ -343,6 +464,8 @@ def _dec(buf, pos, depth, budget):
 
 
 def _decode(buf):
+    del _DECODED_LISTS[:]
+    del _RESOLVED[:]
     v, pos = _dec(buf, 0, 0, [0])
     if pos != len(buf):
         raise _Malformed("%d trailing bytes" % (len(buf) - pos))
@@ -358,14 +481,24 @@ def _send(fd, payload):
 
 def _recv_exact(fd, n):
     """n bytes, or None at end of file (also mid-way)."""
-    chunks = []
-    while n > 0:
-        b = _read(fd, min(n, 1 << 20))
-        if not b:
+    if n <= 65536:
+        chunks = []
+        while n > 0:
+            b = _read(fd, n)
+            if not b:
+                return None
+            chunks.append(b)
+            n -= len(b)
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = _os.readv(fd, [view[got:]])
+        if k == 0:
             return None
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
+        got += k
+    return buf
 
 
 class _Lost(Exception):
@@ -402,6 +535,8 @@ def run_candidate(src, filename, chan, seed):
     """Split grading, candidate side: loads the program, then answers calls until the checker
     hangs up. Never returns (SystemExit propagates, as the interpreter would exit)."""
     import traceback
+    global _REFS
+    _REFS = {}
     pid = _getpid()
     _seed_random(seed)
     g = {"__name__": "__main__", "__builtins__": __builtins__, "__file__": filename}
@@ -432,8 +567,21 @@ def run_candidate(src, filename, chan, seed):
         if type(msg) is not tuple or len(msg) != 4 or msg[0] != "C":
             _exit(3)
         _, seq, name, (args, kwargs) = msg
+        for i, a in enumerate(args[:255]):
+            if (type(a) is list and len(a) >= _REF_MIN and any(a is d for d in _DECODED_LISTS)
+                    and not any(a is r for r in _RESOLVED)):
+                k = _ref_key(seq, i)
+                if k not in _REFS:
+                    _REFS[k] = a
+                    while len(_REFS) > _REF_KEEP:
+                        del _REFS[next(iter(_REFS))]
+        # To tell whether the call changed its arguments in place: long flat lists are compared
+        # with a shallow copy (cheap), everything else by its encoding.
+        flat = {id(x): i for i, x in enumerate(_DECODED_LISTS)}
+        copies = [list(x) for x in _DECODED_LISTS]
+        flat_objs = list(_DECODED_LISTS)
         try:
-            before = _value_bytes((args, kwargs))
+            before = _value_bytes((args, kwargs), skip=flat)
         except _BaseException:
             before = None
         try:
@@ -454,8 +602,12 @@ def run_candidate(src, filename, chan, seed):
         # Arguments the call changed in place travel back, so that the checks see the caller's
         # objects as an in-process call would leave them.
         try:
-            after = _value_bytes((args, kwargs), "the arguments of %s() after the call" % (name,))
-            after = None if after == before else _frame(("A", seq), after)
+            what = "the arguments of %s() after the call" % (name,)
+            same = before is not None and _value_bytes((args, kwargs), what, flat) == before
+            for x, c in zip(flat_objs, copies):
+                same = same and len(x) == len(c) and x == c
+            after = None if same else _frame(("A", seq), _value_bytes((args, kwargs), what))
+            flat_objs = copies = None
         except _NotPlain as np:
             after = None
             frame = _encode(("X", seq, str(np)), what=None)
@@ -549,6 +701,8 @@ class _Checker:
         self.chan = chan
         self.seq = 0
         self.problem = None  # (status, detail): overrides the program's outcome
+        self.refs = {}  # id(list) -> (list, copy when sent, key): see _REFS
+        self.ref_keys = {}  # key -> list, in the order the candidate adds them
         import select
         self._poll = select.poll()
         self._poll.register(chan, select.POLLIN)
@@ -583,8 +737,19 @@ class _Checker:
         self.seq += 1
         seq = self.seq
         what = "during call %d (%s)" % (seq, name)
+        sent = list(args)
+        fresh = []
+        for i, a in enumerate(args[:255]):
+            if type(a) is list and len(a) >= _REF_MIN:
+                hit = self.refs.get(id(a))
+                if (hit is not None and hit[0] is a and hit[2] in self.ref_keys
+                        and len(a) == len(hit[1]) and a == hit[1]):
+                    sent[i] = _Ref(hit[2])
+                else:
+                    fresh.append((i, a))
+        del _ENCODED_LISTS[:]
         try:
-            frame = _encode(("C", seq, name), (args, kwargs), "the arguments of %s()" % name)
+            frame = _encode(("C", seq, name), (tuple(sent), kwargs), "the arguments of %s()" % name)
         except _NotPlain as e:
             self.fail(b"unsupported", "split grading cannot pass this to the candidate: %s "
                       "(use --grading inprocess for this problem)" % e)
@@ -592,6 +757,19 @@ class _Checker:
             # Data before the call was made: a reply to a call never asked, or end of file.
             m = self.recv(what)
             self.fail(b"violation", "the candidate sent a message it was not asked for " + what)
+        packed = [a for i, a in fresh if any(a is e for e in _ENCODED_LISTS)]
+        del _ENCODED_LISTS[:]
+        for i, a in fresh:
+            if any(a is p for p in packed):
+                # Same entries, same order, same eviction as the candidate's _REFS.
+                key = _ref_key(seq, i)
+                self.ref_keys[key] = a
+                self.refs[id(a)] = (a, list(a), key)
+                while len(self.ref_keys) > _REF_KEEP:
+                    old = next(iter(self.ref_keys))
+                    gone = self.ref_keys.pop(old)
+                    if id(gone) in self.refs and self.refs[id(gone)][2] == old:
+                        del self.refs[id(gone)]
         try:
             _send(self.chan, frame)
         except OSError:
@@ -642,6 +820,12 @@ def run_checker(setup_src, setup_name, src, filename, entry_points, nonce, rfd, 
     proxies, then the tests. Never returns."""
     ck = _Checker(chan)
     _seed_random(seed)
+    # The checker's sources are not on disk: let tracebacks find their lines.
+    import linecache
+    for name, text in ((setup_name, setup_src), (filename, src)):
+        if type(text) is bytes:
+            text = text.decode("utf-8", "replace")
+        linecache.cache[name] = (len(text), None, text.splitlines(True), name)
 
     def body():
         g = {"__name__": "__main__", "__builtins__": __builtins__, "__file__": filename}
@@ -789,7 +973,10 @@ def _main_zygote():
             _os.environ.update(env)
             lim = step["limits"]
             if lim["cpu_s"] > 0:
-                resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_s"], lim["cpu_s"] + 1))
+                # A split role is PID 1 of its namespace, which ignores SIGXCPU: the hard
+                # limit's SIGKILL enforces the limit there.
+                resource.setrlimit(resource.RLIMIT_CPU,
+                                   (lim["cpu_s"], lim["cpu_s"] + (0 if role else 1)))
             for res, key in ((resource.RLIMIT_AS, "as"), (resource.RLIMIT_FSIZE, "fsize"),
                              (resource.RLIMIT_NOFILE, "nofile"), (resource.RLIMIT_NPROC, "nproc")):
                 if lim[key] > 0:
@@ -867,31 +1054,52 @@ def _main_zygote():
             off += n
         return files
 
+    def setup_workdir(req, body_files, uid):
+        check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
+              "mount proc")
+        mount_tmpfs("/work", req["tmpfs_bytes"], "0755", uid)
+        mount_tmpfs("/tmp", req["tmpfs_bytes"], "1777", uid)
+        mount_tmpfs("/dev/shm", req["tmpfs_bytes"], "1777", uid)
+        for name, data in body_files.items():
+            path = "/work/" + name
+            d = _os.path.dirname(path)
+            if d != "/work":
+                _os.makedirs(d, exist_ok=True)
+                p = d
+                while p != "/work":
+                    _os.chown(p, uid, uid)
+                    p = _os.path.dirname(p)
+            with open(path, "wb") as f:
+                f.write(data)
+            _os.chown(path, uid, uid)
+
+    def split_role(req, role, body_fd, fds, chan, err_w):
+        # Split grading: this process is PID 1 of a fresh pid namespace and becomes the role
+        # itself (no supervisor of its own: the zygote measures, limits and kills it, and when
+        # it ends the kernel kills whatever it left in its namespace). Never returns.
+        try:
+            listing = req["candidate_files"] if role == "candidate" else req["files"]
+            body_files = read_body(req, body_fd, listing)
+            if role == "candidate":
+                # The checker needs no workdir: it writes nothing, and its sources stay in memory.
+                check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWIPC), "unshare(mnt, ipc)")
+                setup_workdir(req, body_files, req["uid"])
+        except _BaseException as e:
+            try:
+                _os.write(err_w, ("sample setup: %r" % (e,)).encode())
+            except _BaseException:
+                pass
+            _exit(1)
+        payload(req["steps"][-1], req, body_files, fds, err_w, role, chan)
+
     def sample_init(req, role, body_fd, fds, st_w, chan):
         # D: PID 1 of the sample's pid namespace. Never returns. role: None (in-process
         # grading, or a program that is not graded in two parts), "candidate" or "checker".
         tag = b"" if role is None else role.encode() + b" "
         try:
             uid = req["uid"]
-            body_files = read_body(req, body_fd, req["candidate_files"] if role == "candidate"
-                                   else req["files"])
-            check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
-                  "mount proc")
-            mount_tmpfs("/work", req["tmpfs_bytes"], "0755", uid)
-            mount_tmpfs("/tmp", req["tmpfs_bytes"], "1777", uid)
-            mount_tmpfs("/dev/shm", req["tmpfs_bytes"], "1777", uid)
-            for name, data in body_files.items():
-                path = "/work/" + name
-                d = _os.path.dirname(path)
-                if d != "/work":
-                    _os.makedirs(d, exist_ok=True)
-                    p = d
-                    while p != "/work":
-                        _os.chown(p, uid, uid)
-                        p = _os.path.dirname(p)
-                with open(path, "wb") as f:
-                    f.write(data)
-                _os.chown(path, uid, uid)
+            body_files = read_body(req, body_fd, req["files"])
+            setup_workdir(req, body_files, uid)
         except _BaseException as e:
             _os.write(st_w, tag + init_line(error="sample setup: %r" % (e,)))
             _exit(1)
@@ -1014,16 +1222,110 @@ def _main_zygote():
             return dpid
 
         if split:
-            # Sibling pid namespaces: neither side can name, see or signal the other. The
-            # candidate's side never receives the checker's files or the result channel.
-            ds = [("candidate", start("candidate", cand_body, chans[0], (body_fd, res_w, chans[1])))]
-            ds.append(("checker", start("checker", body_fd, chans[1], (cand_body, chans[0]))))
-        else:
-            ds = [(None, start(None, body_fd, None, ()))]
-        for fd in (out_w, err_w, res_w, body_fd, cand_body, chans[0], chans[1]):
-            if fd is not None:
-                _os.close(fd)
+            serve_split(req, (out_w, err_w, res_w, st_w, body_fd, cand_body), chans)
+            return
+        ds = [(None, start(None, body_fd, None, ()))]
+        for fd in (out_w, err_w, res_w, body_fd):
+            _os.close(fd)
         supervise(req, ds, st_w)
+        _os.close(st_w)
+
+    def serve_split(req, fds, chans):
+        out_w, err_w, res_w, st_w, body_fd, cand_body = fds
+        roles = []
+        # Sibling pid namespaces: neither side can name, see or signal the other. The
+        # candidate's side never receives the checker's sources or the result channel.
+        for role, body, chan, others in (
+                ("candidate", cand_body, chans[0], (body_fd, res_w, chans[1], st_w)),
+                ("checker", body_fd, chans[1], (cand_body, chans[0], st_w))):
+            er, ew0 = _os.pipe2(_os.O_CLOEXEC)
+            ew = fcntl.fcntl(ew0, fcntl.F_DUPFD_CLOEXEC, 200)
+            _os.close(ew0)
+            check(libc.unshare(_CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+            try:
+                start = time.monotonic_ns()
+                pid = _os.fork()
+                if pid == 0:
+                    try:
+                        ctl.close()
+                        _os.close(er)
+                        for fd in others:
+                            if fd is not None:
+                                _os.close(fd)
+                    except _BaseException:
+                        _exit(2)
+                    split_role(req, role, body, (out_w, err_w, res_w), chan, ew)
+            finally:
+                check(libc.setns(own_pid_ns, _CLONE_NEWPID), "setns(pid)")
+            _os.close(ew)
+            roles.append({"role": role, "pid": pid, "err": er, "start": start, "killer": "none"})
+        for fd in (out_w, err_w, res_w, body_fd, cand_body, chans[0], chans[1]):
+            _os.close(fd)
+        poller = select.poll()
+        poller.register(ctl.fileno(), select.POLLIN)
+        live = {}
+        for r in roles:
+            r["pidfd"] = _os.pidfd_open(r["pid"])
+            live[r["pidfd"]] = r
+            poller.register(r["pidfd"], select.POLLIN)
+        deadline = time.monotonic() + req["wall_ms"] / 1000.0
+        stop_at = None
+
+        def kill(r, why):
+            if r["killer"] == "none":
+                r["killer"] = why
+            try:
+                _os.kill(r["pid"], signal.SIGKILL)
+            except OSError:
+                pass
+
+        while live:
+            now = time.monotonic()
+            if now >= deadline:
+                for r in live.values():
+                    kill(r, "wall")
+            elif stop_at is not None and now >= stop_at:
+                # The checker is done; a candidate that still runs ignored its end of file.
+                for r in live.values():
+                    kill(r, "shutdown")
+                stop_at = None
+            wait_s = deadline - now
+            if stop_at is not None:
+                wait_s = min(wait_s, stop_at - now)
+            for fd, ev in poller.poll(max(1, int(wait_s * 1000) + 1)):
+                if fd in live:
+                    r = live.pop(fd)
+                    poller.unregister(fd)
+                    _, st, ru = _os.wait4(r["pid"], 0)
+                    r["end"] = time.monotonic_ns()
+                    r["status"], r["ru"] = st, ru
+                    if r["role"] == "checker" and live:
+                        stop_at = time.monotonic() + 0.25
+                elif fd == ctl.fileno():
+                    m = ctl.recv(64)
+                    if not m:
+                        for r in roles:
+                            _os.kill(r["pid"], signal.SIGKILL)
+                        _exit(0)
+                    if m == b"K":
+                        for r in live.values():
+                            kill(r, "output")
+        for r in roles:
+            _os.close(r["pidfd"])
+            err = b""
+            while True:
+                chunk = _os.read(r["err"], 4096)
+                if not chunk:
+                    break
+                err += chunk
+            _os.close(r["err"])
+            ru = r["ru"]
+            line = init_line(status=r["status"], reaped=1, utime_ns=ru.ru_utime * 1e9,
+                             stime_ns=ru.ru_stime * 1e9, maxrss_kib=ru.ru_maxrss,
+                             start_ns=r["start"], end_ns=r["end"], nvcsw=ru.ru_nvcsw,
+                             nivcsw=ru.ru_nivcsw, leftovers=0, killer=r["killer"],
+                             error=err.decode("utf-8", "replace"))
+            _os.write(st_w, r["role"].encode() + b" " + line)
         _os.close(st_w)
 
     def supervise(req, ds, st_w):
