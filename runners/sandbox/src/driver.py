@@ -23,6 +23,19 @@ import sys as _sys
 if _sys.path and _sys.path[0] == "":
     del _sys.path[0]
 
+# The driver's own names for the builtins it uses: a program that replaces builtins.len (or
+# others) changes its own behaviour, not the driver's.
+(len, type, isinstance, bytes, bytearray, memoryview, tuple, list, dict, set, frozenset, int,
+ float, complex, str, range, enumerate, zip, min, max, sum, map, iter, next, any, sorted, id,
+ getattr, repr, print, compile, exec, open, hasattr, callable, issubclass, vars, object,
+ Exception, OSError, ValueError, TypeError, KeyError, NameError, RecursionError, MemoryError,
+ UnicodeDecodeError, ChildProcessError, OverflowError) = (
+    len, type, isinstance, bytes, bytearray, memoryview, tuple, list, dict, set, frozenset, int,
+    float, complex, str, range, enumerate, zip, min, max, sum, map, iter, next, any, sorted, id,
+    getattr, repr, print, compile, exec, open, hasattr, callable, issubclass, vars, object,
+    Exception, OSError, ValueError, TypeError, KeyError, NameError, RecursionError, MemoryError,
+    UnicodeDecodeError, ChildProcessError, OverflowError)
+
 _write = _os.write
 _read = _os.read
 _exit = _os._exit
