@@ -163,6 +163,7 @@ _u32 = _struct.Struct("<I")
 _f64 = _struct.Struct("<d")
 _c128 = _struct.Struct("<dd")
 _SEQ_TAGS = {list: b"l", tuple: b"t", set: b"S", frozenset: b"z"}
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
 
 
 class _NotPlain(Exception):
@@ -492,44 +493,48 @@ def _send(fd, payload):
         view = view[n:]
 
 
-def _recv_exact(fd, n):
-    """n bytes, or None at end of file (also mid-way)."""
-    if n <= 65536:
-        chunks = []
-        while n > 0:
-            b = _read(fd, n)
-            if not b:
-                return None
-            chunks.append(b)
-            n -= len(b)
-        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = _os.readv(fd, [view[got:]])
-        if k == 0:
-            return None
-        got += k
-    return buf
-
-
 class _Lost(Exception):
     pass
 
 
-def _recv_frame(fd):
-    """(decoded value) of the next frame; raises _Lost at end of file, _Malformed otherwise."""
-    head = _recv_exact(fd, 4)
-    if head is None:
-        raise _Lost()
-    n = _u32.unpack(head)[0]
-    if n > _MAX_FRAME:
-        raise _Malformed("a message of %d bytes exceeds the limit of %d" % (n, _MAX_FRAME))
-    body = _recv_exact(fd, n)
-    if body is None:
-        raise _Lost()
-    return _decode(body)
+class _Reader:
+    """Frames from a stream socket, read in as few system calls as possible."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = bytearray()
+
+    def frame(self):
+        """The next frame, decoded; raises _Lost at end of file, _Malformed otherwise."""
+        buf = self.buf
+        while len(buf) < 4:
+            self._fill(65536)
+        n = _u32.unpack_from(buf, 0)[0]
+        if n > _MAX_FRAME:
+            raise _Malformed("a message of %d bytes exceeds the limit of %d" % (n, _MAX_FRAME))
+        if len(buf) - 4 >= n:
+            body = bytes(memoryview(buf)[4:4 + n])
+            del buf[:4 + n]
+            return _decode(body)
+        # A long frame: read the rest straight into its own buffer.
+        body = bytearray(n)
+        have = len(buf) - 4
+        body[:have] = memoryview(buf)[4:]
+        del buf[:]
+        view = memoryview(body)
+        while have < n:
+            k = _os.readv(self.fd, [view[have:]])
+            if k == 0:
+                raise _Lost()
+            have += k
+        view.release()
+        return _decode(body)
+
+    def _fill(self, n):
+        b = _read(self.fd, n)
+        if not b:
+            raise _Lost()
+        self.buf += b
 
 
 def _exc_text(e):
@@ -571,16 +576,17 @@ def run_candidate(src, filename, chan, seed):
             pass
         _exit(1)
     _send(chan, _encode(("H",), what=None))
+    reader = _Reader(chan)
     while True:
         try:
-            msg = _recv_frame(chan)
+            msg = reader.frame()
         except _Lost:
             _flush()
             _exit(0)
-        if type(msg) is not tuple or len(msg) != 4 or msg[0] != "C":
+        if type(msg) is not tuple or len(msg) != 5 or msg[0] != "C":
             _exit(3)
-        _, seq, name, (args, kwargs) = msg
-        for i, a in enumerate(args[:255]):
+        _, seq, token, name, (args, kwargs) = msg
+        for i, a in enumerate(args[:255] if type(seq) is int and seq < (1 << 23) else ()):
             if (type(a) is list and len(a) >= _REF_MIN and any(a is d for d in _DECODED_LISTS)
                     and not any(a is r for r in _RESOLVED)):
                 k = _ref_key(seq, i)
@@ -588,15 +594,23 @@ def run_candidate(src, filename, chan, seed):
                     _REFS[k] = a
                     while len(_REFS) > _REF_KEEP:
                         del _REFS[next(iter(_REFS))]
-        # To tell whether the call changed its arguments in place: long flat lists are compared
-        # with a shallow copy (cheap), everything else by its encoding.
-        flat = {id(x): i for i, x in enumerate(_DECODED_LISTS)}
-        copies = [list(x) for x in _DECODED_LISTS]
-        flat_objs = list(_DECODED_LISTS)
-        try:
-            before = _value_bytes((args, kwargs), skip=flat)
-        except _BaseException:
-            before = None
+        # To tell whether the call changed its arguments in place: scalars cannot change, long
+        # flat lists are compared with a shallow copy (cheap), the rest by its encoding.
+        mutable = False
+        for a in args:
+            if type(a) not in _SCALARS:
+                mutable = True
+        for a in kwargs.values():
+            if type(a) not in _SCALARS:
+                mutable = True
+        if mutable:
+            flat = {id(x): i for i, x in enumerate(_DECODED_LISTS)}
+            copies = [list(x) for x in _DECODED_LISTS]
+            flat_objs = list(_DECODED_LISTS)
+            try:
+                before = _value_bytes((args, kwargs), skip=flat)
+            except _BaseException:
+                before = None
         try:
             fn = g.get(name)
             if fn is None:
@@ -607,7 +621,7 @@ def run_candidate(src, filename, chan, seed):
             raise
         except _BaseException as e:
             value = None
-            frame = _encode(("E", seq, _type_name(e)[:100], _exc_text(e)), what=None)
+            frame = _encode(("E", token, _type_name(e)[:100], _exc_text(e)), what=None)
         else:
             frame = None
         if _getpid() != pid:
@@ -615,26 +629,28 @@ def run_candidate(src, filename, chan, seed):
         # Arguments the call changed in place travel back, so that the checks see the caller's
         # objects as an in-process call would leave them.
         try:
-            what = "the arguments of %s() after the call" % (name,)
-            same = before is not None and _value_bytes((args, kwargs), what, flat) == before
-            for x, c in zip(flat_objs, copies):
-                same = same and len(x) == len(c) and x == c
-            after = None if same else _frame(("A", seq), _value_bytes((args, kwargs), what))
-            flat_objs = copies = None
+            after = None
+            if mutable:
+                what = "the arguments of %s() after the call" % (name,)
+                same = before is not None and _value_bytes((args, kwargs), what, flat) == before
+                for x, c in zip(flat_objs, copies):
+                    same = same and len(x) == len(c) and x == c
+                after = None if same else _frame(("A", token), _value_bytes((args, kwargs), what))
+                flat_objs = copies = None
         except _NotPlain as np:
             after = None
-            frame = _encode(("X", seq, str(np)), what=None)
+            frame = _encode(("X", token, str(np)), what=None)
         except _BaseException:
             after = None
         if after is not None:
             _send(chan, after)
         if frame is None:
             try:
-                frame = _encode(("R", seq), value, "the return value of %s()" % (name,))
+                frame = _encode(("R", token), value, "the return value of %s()" % (name,))
             except _NotPlain as np:
-                frame = _encode(("X", seq, str(np)), what=None)
+                frame = _encode(("X", token, str(np)), what=None)
             except _BaseException as e:
-                frame = _encode(("X", seq, "the return value of %s() could not be encoded (%s)"
+                frame = _encode(("X", token, "the return value of %s() could not be encoded (%s)"
                                  % (name, _type_name(e))), what=None)
             value = None
         _send(chan, frame)
@@ -712,13 +728,15 @@ def _sync_item(a, b, depth):
 class _Checker:
     def __init__(self, chan):
         self.chan = chan
+        self.reader = _Reader(chan)
         self.seq = 0
+        # Every call carries a token the candidate cannot predict; its reply must echo it, so a
+        # reply sent before the call was made is a violation, not an answer.
+        import random
+        self.tokens = random.Random(int.from_bytes(_os.urandom(16), "little"))
         self.problem = None  # (status, detail): overrides the program's outcome
         self.refs = {}  # id(list) -> (list, copy when sent, key): see _REFS
         self.ref_keys = {}  # key -> list, in the order the candidate adds them
-        import select
-        self._poll = select.poll()
-        self._poll.register(chan, select.POLLIN)
 
     def fail(self, status, detail):
         if self.problem is None:
@@ -727,7 +745,7 @@ class _Checker:
 
     def recv(self, what):
         try:
-            return _recv_frame(self.chan)
+            return self.reader.frame()
         except _Lost:
             self.fail(b"lost", "the candidate process ended or closed the call channel " + what)
         except _Malformed as e:
@@ -752,7 +770,7 @@ class _Checker:
         what = "during call %d (%s)" % (seq, name)
         sent = list(args)
         fresh = []
-        for i, a in enumerate(args[:255]):
+        for i, a in enumerate(args[:255] if seq < (1 << 23) else ()):
             if type(a) is list and len(a) >= _REF_MIN:
                 hit = self.refs.get(id(a))
                 if (hit is not None and hit[0] is a and hit[2] in self.ref_keys
@@ -761,15 +779,12 @@ class _Checker:
                 else:
                     fresh.append((i, a))
         del _ENCODED_LISTS[:]
+        token = self.tokens.getrandbits(62)
         try:
-            frame = _encode(("C", seq, name), (tuple(sent), kwargs), "the arguments of %s()" % name)
+            frame = _encode(("C", seq, token, name), (tuple(sent), kwargs), "the arguments of %s()" % name)
         except _NotPlain as e:
             self.fail(b"unsupported", "split grading cannot pass this to the candidate: %s "
                       "(use --grading inprocess for this problem)" % e)
-        if self._poll.poll(0):
-            # Data before the call was made: a reply to a call never asked, or end of file.
-            m = self.recv(what)
-            self.fail(b"violation", "the candidate sent a message it was not asked for " + what)
         packed = [a for i, a in fresh if any(a is e for e in _ENCODED_LISTS)]
         del _ENCODED_LISTS[:]
         for i, a in fresh:
@@ -788,7 +803,7 @@ class _Checker:
         except OSError:
             self.fail(b"lost", "the candidate process ended or closed the call channel " + what)
         m = self.recv(what)
-        if type(m) is tuple and len(m) == 3 and m[0] == "A" and type(m[1]) is int and m[1] == seq:
+        if type(m) is tuple and len(m) == 3 and m[0] == "A" and type(m[1]) is int and m[1] == token:
             # The call changed its arguments in place: change ours the same way.
             changed = m[2]
             if (type(changed) is not tuple or len(changed) != 2 or type(changed[0]) is not tuple
@@ -800,8 +815,8 @@ class _Checker:
                 if k in changed[1]:
                     _sync(v, changed[1][k])
             m = self.recv(what)
-        if type(m) is not tuple or len(m) < 2 or type(m[1]) is not int or m[1] != seq:
-            self.fail(b"violation", "the candidate sent a reply out of sequence " + what)
+        if type(m) is not tuple or len(m) < 2 or type(m[1]) is not int or m[1] != token:
+            self.fail(b"violation", "the candidate sent a reply that does not answer the call " + what)
         if m[0] == "R" and len(m) == 3:
             return m[2]
         if m[0] == "E" and len(m) == 4 and type(m[2]) is str and type(m[3]) is str:
