@@ -857,7 +857,11 @@ def run_checker(setup_src, setup_name, src, filename, entry_points, nonce, rfd, 
 
     def body():
         g = {"__name__": "__main__", "__builtins__": __builtins__, "__file__": filename}
-        _load_module(setup_src, setup_name, g)
+        try:
+            _load_module(setup_src, setup_name, g)
+        except _BaseException as e:
+            ck.fail(b"unsupported", "the problem's prompt does not run on its own in the checker "
+                    "(%s: %s); use --grading inprocess for this problem" % (_type_name(e), _exc_text(e)))
         ck.wait_ready()
         for n in entry_points:
             g[n] = ck.proxy(n)
