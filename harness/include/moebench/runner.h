@@ -105,6 +105,10 @@ class runner {
   // Optional: returns once every submitted request has completed. Default: nothing pending
   // (correct for runners that complete inline).
   virtual void flush() {}
+  // Optional: run-level telemetry from the journal records of this runner's samples (each
+  // with the runner_extra its completion carried), stored in results.json as model.telemetry.
+  // Default: null (none).
+  virtual nlohmann::json telemetry(std::span<const nlohmann::json> /*records*/) const { return nullptr; }
 };
 
 }  // namespace moebench

@@ -27,6 +27,10 @@ class engine_runner final : public runner {
     return i;
   }
 
+  nlohmann::json telemetry(std::span<const nlohmann::json> records) const override {
+    return aggregate_telemetry(records);
+  }
+
   void submit(std::span<const request> batch, completion_sink& sink) override {
     for (const request& req : batch) {
       completion c;
@@ -64,7 +68,7 @@ class engine_runner final : public runner {
 
 }  // namespace
 
-nlohmann::json aggregate_telemetry(const std::vector<nlohmann::json>& records) {
+nlohmann::json aggregate_telemetry(std::span<const nlohmann::json> records) {
   routing_stats total;
   int64_t samples = 0, prompt_tokens = 0, completion_tokens = 0, prefill_ns = 0, decode_ns = 0;
   double gate_entropy_weighted = 0;

@@ -160,12 +160,15 @@ nlohmann::json suite::score(const task& t, const completion& c) {
   }
   r.stdout_text = truncate_utf8(to_valid_utf8(r.stdout_text), static_cast<std::size_t>(opts_.keep_output_bytes));
   r.stderr_text = truncate_utf8(to_valid_utf8(r.stderr_text), static_cast<std::size_t>(opts_.keep_output_bytes));
-  return {{"verdict", to_string(r.status)},
-          {"passed", r.status == verdict::passed},
-          {"result", human_eval_result_string(r)},
-          {"grading", to_string(opts_.grading)},
-          {"forgeable", opts_.grading == grading_mode::inprocess},
-          {"exec", r}};
+  nlohmann::json score = {{"verdict", to_string(r.status)},
+                          {"passed", r.status == verdict::passed},
+                          {"result", human_eval_result_string(r)},
+                          {"exec", r}};
+  if (opts_.label_grading) {
+    score["grading"] = to_string(opts_.grading);
+    score["forgeable"] = opts_.grading == grading_mode::inprocess;
+  }
+  return score;
 }
 
 suite_result suite::aggregate(std::span<const nlohmann::json> records,
@@ -175,8 +178,10 @@ suite_result suite::aggregate(std::span<const nlohmann::json> records,
   out.source = source();
   out.content_sha256 = content_sha256();
   out.tasks_total = static_cast<int64_t>(tasks_.size());
-  out.grading = std::string(to_string(opts_.grading));
-  out.grading_forgeable = opts_.grading == grading_mode::inprocess;
+  if (opts_.label_grading) {
+    out.grading = std::string(to_string(opts_.grading));
+    out.grading_forgeable = opts_.grading == grading_mode::inprocess;
+  }
 
   struct counts {
     int64_t n = 0, c = 0, infra = 0;

@@ -240,7 +240,7 @@ generation_result generate_ids(engine& e, std::vector<int32_t> prompt_ids,
 // Run-level telemetry from sample records (their runner_extra as the engine runner writes it):
 // summed expert hits per layer with imbalance and load entropy, near-tie and decision counts,
 // tokens, and aggregate prefill/decode tok/s. Records without engine telemetry are skipped.
-nlohmann::json aggregate_telemetry(const std::vector<nlohmann::json>& records);
+nlohmann::json aggregate_telemetry(std::span<const nlohmann::json> records);
 
 // The runner for `gguf:PATH` model specs: completes requests inline, one after another, with
 // streaming chunks; routing telemetry per request in completion::extra.

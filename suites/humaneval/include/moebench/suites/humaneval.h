@@ -65,6 +65,9 @@ std::string human_eval_result_string(const exec_result& r);
 struct options {
   std::vector<int64_t> ks{1};
   grading_mode grading = grading_mode::split;
+  // Records and results say which mode graded (and whether it is forgeable). Off only to
+  // resume a run written before grading modes existed, whose results must stay as they were.
+  bool label_grading = true;
   exec_limits limits;
   int64_t keep_output_bytes = 4096;  // stdout/stderr kept in each sample record
   // Where to also write human-eval's "<samples>_results.jsonl" (evaluate-only mode).
