@@ -269,8 +269,6 @@ void classify_candidate_end(const init_report& c, bool cgroup_oom, const exec_li
     if (WIFEXITED(c.wait_status)) r.exit_code = WEXITSTATUS(c.wait_status);
     else if (WIFSIGNALED(c.wait_status)) r.term_signal = WTERMSIG(c.wait_status);
   }
-  const int64_t cpu_ns = c.utime_ns + c.stime_ns;
-  const int64_t cpu_limit_ns = ((limits.cpu_ms + 999) / 1000) * 1'000'000'000;
   const std::string err_tail = tail(r.stderr_text, 2000);
   const std::string what = "the candidate process: ";
   if (c.killer == init_kill::output) {
@@ -290,7 +288,10 @@ void classify_candidate_end(const init_report& c, bool cgroup_oom, const exec_li
     r.detail = what + "stopped answering (it closed the call channel) and was stopped";
   } else if (r.term_signal) {
     const int sig = *r.term_signal;
-    if (sig == SIGXCPU || (sig == SIGKILL && limits.cpu_ms > 0 && cpu_ns >= cpu_limit_ns - 50'000'000)) {
+    // The candidate is PID 1 of its namespace: nothing inside can SIGKILL it, and the zygote's
+    // kills are recorded as its killer; an unrecorded SIGKILL is the CPU limit's hard kill
+    // (rusage may show a little less than the limit).
+    if (sig == SIGXCPU || (sig == SIGKILL && limits.cpu_ms > 0)) {
       r.killer = killed_by::cpu;
       r.status = verdict::timeout_cpu;
       r.detail = what + "CPU limit of " + std::to_string(limits.cpu_ms) + " ms exceeded";
@@ -354,8 +355,10 @@ void classify(const outcome& o, const exec_limits& limits, exec_result& r) {
   } else if (o.cgroup_oom_kill) {
     r.killer = killed_by::memory;
   } else if (r.term_signal && (*r.term_signal == SIGXCPU ||
-                               (*r.term_signal == SIGKILL && cpu_ns >= cpu_limit_ns - 50'000'000 &&
-                                limits.cpu_ms > 0))) {
+                               (*r.term_signal == SIGKILL && limits.cpu_ms > 0 &&
+                                (cpu_ns >= cpu_limit_ns - 50'000'000 || (o.candidate && rep.killer == init_kill::none))))) {
+    // In split grading the checker is PID 1 of its namespace, as the candidate: an unrecorded
+    // SIGKILL can only be the CPU limit's hard kill.
     r.killer = killed_by::cpu;
   } else if (rep.killer == init_kill::wall) {
     r.killer = killed_by::wall;

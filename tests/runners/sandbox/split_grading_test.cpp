@@ -197,7 +197,7 @@ TEST_F(split_grading, the_candidate_ending_early_is_never_a_pass) {
     exec_request req = split(c.candidate, "assert f() == 1\n", "", {"f"}, cpu_bound ? 10000 : 2500);
     req.limits.cpu_ms = 1000;
     const exec_result r = exec_->run(req);
-    EXPECT_EQ(r.status, c.want) << c.candidate << "\n" << r.detail;
+    EXPECT_EQ(r.status, c.want) << c.candidate << "\n" << r.detail << "\ncpu ns " << r.cpu_user_ns + r.cpu_sys_ns;
   }
 }
 
@@ -205,6 +205,53 @@ TEST_F(split_grading, arguments_that_cannot_cross_are_an_infrastructure_verdict)
   const exec_result r = exec_->run(split("def f(g):\n    return g(1)\n", "assert f(lambda x: x) == 1\n"));
   EXPECT_EQ(r.status, verdict::sandbox_error) << r.detail;
   EXPECT_NE(r.detail.find("--grading inprocess"), std::string::npos) << r.detail;
+}
+
+// The decoder the checker applies to everything the candidate sends, fuzzed with mutated and
+// random frames (it is reached through the candidate's own copy of the driver): it returns a
+// value or raises its one malformed-data exception, never anything else. Garbage sent down the
+// channel is never a pass.
+TEST_F(split_grading, the_plain_data_decoder_survives_mutated_and_random_frames) {
+  const char* candidate = R"PY(
+import random, sys
+def f(seed):
+    g = sys._getframe().f_back.f_globals
+    encode, decode, malformed = g["_encode"], g["_decode"], g["_Malformed"]
+    rng = random.Random(seed)
+    samples = [None, True, -5, 2**80, 1.5, 3j, "s\u00e9", b"\x00", [1, [2, (3, frozenset({4}))]],
+               {"k": {1: [None]}}, {1, 2}, list(range(40)), [0.5] * 20, ["ab"] * 20, ()]
+    bad = []
+    for i in range(20000):
+        frame = bytearray(encode(("R", i), rng.choice(samples), "v"))[4:]
+        if i % 3 == 0:
+            frame = bytearray(rng.getrandbits(8) for _ in range(rng.randrange(1, 40)))
+        else:
+            for _ in range(rng.randrange(1, 4)):
+                frame[rng.randrange(len(frame))] = rng.getrandbits(8)
+            if rng.random() < 0.3:
+                del frame[rng.randrange(len(frame)):]
+        try:
+            decode(bytes(frame))
+        except malformed:
+            pass
+        except BaseException as e:
+            bad.append("%s: %r" % (type(e).__name__, bytes(frame)[:60]))
+    return bad[:5]
+def garbage(seed):
+    import os
+    rng = random.Random(seed)
+    os.write(3, bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 64))))
+    return 1
+)PY";
+  const exec_result r = exec_->run(split(candidate, "assert f(1) == []\nassert f(2) == []\n", "", {"f"}, 60000));
+  EXPECT_EQ(r.status, verdict::passed) << r.detail << r.stderr_text;
+  for (int seed = 0; seed < 8; ++seed) {
+    const exec_result g = exec_->run(split(candidate, "assert garbage(" + std::to_string(seed) + ") == 1\n", "",
+                                           {"garbage"}, 1500));
+    EXPECT_NE(g.status, verdict::passed) << seed;
+    EXPECT_TRUE(g.status == verdict::failed || g.status == verdict::no_result || g.status == verdict::timeout_wall)
+        << seed << ": " << to_string(g.status) << " " << g.detail;
+  }
 }
 
 TEST(split_grading_process_backend, refuses_split_programs) {
