@@ -74,6 +74,7 @@ void to_json(nlohmann::json& j, const suite_result& s) {
        {"per_task", s.per_task}};
   if (!s.token_sources.empty()) j["token_sources"] = s.token_sources;
   j["validity"] = s.validity ? nlohmann::json(*s.validity) : nlohmann::json(nullptr);
+  if (!s.grading.empty()) j["grading"] = {{"mode", s.grading}, {"forgeable", s.grading_forgeable}};
 }
 void from_json(const nlohmann::json& j, suite_result& s) {
   j.at("suite").get_to(s.suite);
@@ -90,6 +91,11 @@ void from_json(const nlohmann::json& j, suite_result& s) {
   // Optional: results written before validity existed have no such field.
   if (const auto it = j.find("validity"); it != j.end() && !it->is_null())
     s.validity = it->get<run_validity>();
+  // Optional: suites that grade no code, and results written before grading modes existed.
+  if (const auto it = j.find("grading"); it != j.end() && it->is_object()) {
+    it->at("mode").get_to(s.grading);
+    it->at("forgeable").get_to(s.grading_forgeable);
+  }
 }
 
 void to_json(nlohmann::json& j, const execution_info& e) {

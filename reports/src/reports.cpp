@@ -87,6 +87,13 @@ std::string render_markdown(std::span<const run_result> runs) {
           for (const auto& [v, count] : s.verdicts)
             md += fmt::format("| {} | {} | {} |\n", md_escape(r.run_id), v, count);
     md += "\n";
+    std::string grading;
+    for (const auto& r : runs)
+      for (const auto& s : r.suites)
+        if (s.suite == suite_name && !s.grading.empty())
+          grading += fmt::format("| {} | {} | {} |\n", md_escape(r.run_id), s.grading,
+                                 s.grading_forgeable ? "yes: the program under test can fake its verdict" : "no");
+    if (!grading.empty()) md += "### Grading\n\n| run | grading | forgeable |\n|---|---|---|\n" + grading + "\n";
   }
   md += "## Provenance\n\n| run | moebench | commit | host CPU | cores | OS | kernel | executor | config hash |\n"
         "|---|---|---|---|---:|---|---|---|---|\n";
@@ -136,6 +143,9 @@ void print_run_summary(std::FILE* out, const run_result& run, std::string_view r
     std::string verdicts;
     for (const auto& [v, count] : s.verdicts) verdicts += fmt::format(" {}={}", v, count);
     fmt::print(out, "  verdicts:{}\n", verdicts);
+    if (!s.grading.empty())
+      fmt::print(out, "  grading: {}{}\n", s.grading,
+                 s.grading_forgeable ? " (FORGEABLE: the program under test can fake its verdict)" : "");
     if (!s.token_sources.empty()) {
       std::string sources;
       for (const auto& [source, count] : s.token_sources) sources += fmt::format(" {}={}", source, count);

@@ -61,6 +61,11 @@ struct suite_result {
   std::map<std::string, int64_t> token_sources;
   nlohmann::json per_task = nlohmann::json::object();  // suite-specific per-task figures
   std::optional<run_validity> validity;    // measurement suites: VALID / INVALID and why
+  // How code-executing suites decided their verdicts (docs/grading.md): "split" or
+  // "inprocess"; empty for suites that grade no code. In-process verdicts are forgeable: the
+  // program under test can fake its own verdict.
+  std::string grading;
+  bool grading_forgeable = false;
 };
 
 // Facts about this execution of the run that legitimately differ between an uninterrupted
