@@ -59,10 +59,10 @@ void add_model_command(CLI::App& app, context& ctx) {
 
   auto* synth = cmd->add_subcommand(
       "synth", "Write a synthetic model in llama.cpp's GGUF layout (presets: dsv3-mini, "
-               "dsv2-lite-mini, qwen3moe-mini, mixtral-mini)");
+               "dsv2-lite-mini, qwen3moe-mini, mixtral-mini, dsv4-mini)");
   synth->add_option("--preset", args->preset, "Preset to start from");
   synth->add_option("-o,--output", args->out, "Output GGUF file")->required();
-  synth->add_option("--type", args->type, "Weight type: f32, f16, q8_0 or q4_k")
+  synth->add_option("--type", args->type, "Weight type: f32, f16, q8_0, q4_k, or mxfp4 (routed experts MXFP4, other matrices Q8_0)")
       ->capture_default_str();
   synth->add_option("--seed", args->seed, "Seed of the weights")->capture_default_str();
   synth->add_option("--config", args->config,

@@ -42,6 +42,7 @@ struct run_command_state {
   run_context rc;
   std::string suite;
   std::string resume;
+  std::string shard;
   std::string progress = "auto";
   std::map<std::string, registered_option> options;  // by flag
 };
@@ -137,6 +138,9 @@ void add_run_command(CLI::App& app, context& ctx) {
   cmd->add_option("--run-id", rc.run_id, "Name of the run directory (default: generated)");
   cmd->add_option("--resume", st->resume, "Continue the run in this directory; settings come from its run.json");
   cmd->add_option("-j,--jobs", rc.jobs, "Parallel samples (0 = all cores)")->capture_default_str();
+  cmd->add_option("--shard", st->shard,
+                  "Run shard i of n of the plan (0-based i/n), or 'auto' from MOEBENCH_SHARD_INDEX/COUNT, "
+                  "JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; join with moebench merge (docs/shards.md)");
   cmd->add_option("--progress", st->progress, "auto | tty | lines | quiet")->capture_default_str();
   add_suite_options(cmd, *st, suites);
 
@@ -160,6 +164,8 @@ void add_run_command(CLI::App& app, context& ctx) {
       return;
     }
     if (st->suite.empty()) throw error("cli.missing", {"", 0, "--suite"}, "--suite is required (or --resume DIR)");
+    run.shard = st->shard.empty() ? shard_from_environment(process_environment())
+                                  : parse_shard(st->shard, process_environment());
     const suite_definition* s = find_suite(suites, st->suite);
     if (s == nullptr)
       throw error("cli.unknown_suite", {"", 0, "--suite"},

@@ -37,8 +37,9 @@ void print_targets(const std::vector<tg::hardware_target>& all) {
 
 void print_projection(const tg::projection& p, const tg::model_config& m, const tg::hardware_target& t) {
   fmt::print("MODELLED projection (roofline, {}): {} on {}\n", p.calib.source, m.name, t.name);
-  fmt::print("  weights {} ({:.1f} GB), batch {}, context {}, KV {:.2f} GB\n", tg::to_string(p.weight_precision),
-             p.weight_bytes / 1e9, p.batch, p.context, p.kv_bytes_total / 1e9);
+  fmt::print("  weights {} ({:.1f} GB), batch {}, context {}, KV {:.2f} GB ({:.4g} bytes per token of context, {} attention)\n",
+             tg::to_string(p.weight_precision), p.weight_bytes / 1e9, p.batch, p.context, p.kv_bytes_total / 1e9,
+             p.kv_bytes_total / static_cast<double>(p.batch * std::max<int64_t>(p.context, 1)), tg::to_string(m.attention));
   fmt::print("  devices: {} needed for weights + KV, {} used{}; EP degree {}, {:.1f} routed experts/device/layer\n",
              p.devices_for_memory, p.devices, p.fits ? "" : " (DOES NOT FIT)", p.devices, p.experts_per_device);
   fmt::print("  decode: {:.4g} tok/s ({:.4g} per device), TPOT {:.3f} ms, {}-bound; {:.1f} distinct experts/layer/step,"

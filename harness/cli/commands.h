@@ -27,6 +27,11 @@ void add_bench_openai_command(CLI::App& app, context& ctx);
 void add_bench_engine_command(CLI::App& app, context& ctx);
 void add_bench_report_command(CLI::App& app, context& ctx);
 void add_demo_command(CLI::App& app, context& ctx);
+void add_gate_command(CLI::App& app, context& ctx);
+void add_claims_command(CLI::App& app, context& ctx);
+void add_merge_command(CLI::App& app, context& ctx);
+// submit, validate, leaderboard, keygen
+void add_bundle_commands(CLI::App& app, context& ctx);
 
 // Reads an API key from the environment variable `env_name` ("" = no key). The key itself is
 // never printed, logged or recorded; only the variable's name is.

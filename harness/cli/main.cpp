@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   moebench::cli::add_bench_engine_command(app, ctx);
   moebench::cli::add_bench_report_command(app, ctx);
   moebench::cli::add_demo_command(app, ctx);
+  moebench::cli::add_gate_command(app, ctx);
+  moebench::cli::add_claims_command(app, ctx);
+  moebench::cli::add_merge_command(app, ctx);
+  moebench::cli::add_bundle_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

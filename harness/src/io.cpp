@@ -47,11 +47,16 @@ std::string gunzip(std::string_view data, const std::string& name) {
 }
 }  // namespace
 
-std::string read_file(const fs::path& path) {
+std::string read_file_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw error("io.read", {path.string()}, "cannot open: " + errno_text(errno));
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw error("io.read", {path.string()}, "read failed");
+  return data;
+}
+
+std::string read_file(const fs::path& path) {
+  std::string data = read_file_bytes(path);
   if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
       static_cast<unsigned char>(data[1]) == 0x8b)
     return gunzip(data, path.string());

@@ -74,6 +74,7 @@ void to_json(nlohmann::json& j, const suite_result& s) {
        {"per_task", s.per_task}};
   if (!s.token_sources.empty()) j["token_sources"] = s.token_sources;
   j["validity"] = s.validity ? nlohmann::json(*s.validity) : nlohmann::json(nullptr);
+  if (!s.grading.empty()) j["grading"] = {{"mode", s.grading}, {"forgeable", s.grading_forgeable}};
 }
 void from_json(const nlohmann::json& j, suite_result& s) {
   j.at("suite").get_to(s.suite);
@@ -90,6 +91,11 @@ void from_json(const nlohmann::json& j, suite_result& s) {
   // Optional: results written before validity existed have no such field.
   if (const auto it = j.find("validity"); it != j.end() && !it->is_null())
     s.validity = it->get<run_validity>();
+  // Optional: suites that grade no code, and results written before grading modes existed.
+  if (const auto it = j.find("grading"); it != j.end() && it->is_object()) {
+    it->at("mode").get_to(s.grading);
+    it->at("forgeable").get_to(s.grading_forgeable);
+  }
 }
 
 void to_json(nlohmann::json& j, const execution_info& e) {
@@ -126,6 +132,7 @@ void to_json(nlohmann::json& j, const run_result& r) {
        {"executor", r.executor},
        {"suites", r.suites},
        {"execution", r.execution}};
+  if (r.shard) j["shard"] = *r.shard;
 }
 
 void from_json(const nlohmann::json& j, run_result& r) {
@@ -148,6 +155,7 @@ void from_json(const nlohmann::json& j, run_result& r) {
     r.executor = j.at("executor");
     j.at("suites").get_to(r.suites);
     j.at("execution").get_to(r.execution);
+    if (const auto it = j.find("shard"); it != j.end() && !it->is_null()) r.shard = it->get<shard_spec>();
   } catch (const nlohmann::json::exception& e) {
     throw error("results.schema", std::string("malformed results: ") + e.what());
   }

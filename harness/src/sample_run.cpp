@@ -10,6 +10,7 @@
 #include "moebench/io.h"
 #include "moebench/journal.h"
 #include "moebench/run_dir.h"
+#include "moebench/shard.h"
 
 namespace moebench {
 namespace fs = std::filesystem;
@@ -21,17 +22,39 @@ sample_run_outcome run_samples(const run_context& ctx, sample_run& r, const fs::
   const std::string hash = config_hash(r.effective);
   nlohmann::json run_json;
   fs::path dir;
+  std::optional<shard_spec> shard;
   if (!resume_dir.empty()) {
     dir = resume_dir;
     run_json = continue_run_json(dir, hash,
                                  "(problems, samples or settings); start a new run instead of resuming");
+    // A resumed shard continues its own slice, whatever the environment says.
+    if (const auto it = run_json.find("shard"); it != run_json.end()) shard = it->get<shard_spec>();
   } else {
+    shard = ctx.shard;
     const runner_info info = r.model->info();
-    const std::string id = ctx.run_id.empty() ? default_run_id(suite_name, r.model_spec, hash) : ctx.run_id;
+    std::string id = ctx.run_id;
+    if (id.empty()) {
+      id = default_run_id(suite_name, r.model_spec, hash);
+      // Shards started at the same second into one --out must not collide.
+      if (shard) id += fmt::format("-shard{}of{}", shard->index, shard->count);
+    }
     if (fs::exists(ctx.out / id))
       throw error("run.exists", {(ctx.out / id).string()}, "run directory already exists (use --resume to continue it)");
     run_json = new_run_json(id, r.requested, r.effective, r.seeds,
                             {{"spec", info.spec}, {"name", info.name}, {"details", info.details}});
+    if (shard) {
+      // The whole plan's keys, so that `moebench merge` can check that the shards cover every
+      // sample exactly once and name any that are missing.
+      nlohmann::json keys = nlohmann::json::array();
+      for (const auto& w : r.plan) keys.push_back(sample_key(r.suite->tasks().at(w.task_index).id, w.sample_index));
+      run_json["shard"] = *shard;
+      run_json["shard"]["plan"] = std::move(keys);
+    }
+  }
+  if (shard) {
+    std::vector<work_item> slice;
+    for (std::size_t p : shard_positions(r.plan.size(), *shard)) slice.push_back(r.plan[p]);
+    r.plan = std::move(slice);
   }
   if (r.exec != nullptr) {
     const executor_info xi = r.exec->info();
@@ -65,6 +88,7 @@ sample_run_outcome run_samples(const run_context& ctx, sample_run& r, const fs::
   result = result_header(run_json);
   result.settings_effective = r.effective;
   result.seeds = r.seeds;
+  result.shard = shard;
   result.suites.push_back(r.suite->aggregate(outcome.records, r.seeds));
   result.suites.back().token_sources = count_token_sources(outcome.records);
   if (nlohmann::json t = r.model->telemetry(outcome.records); !t.is_null()) result.model["telemetry"] = std::move(t);

@@ -34,7 +34,16 @@ interval wilson_interval(int64_t successes, int64_t n, double z) {
 interval bootstrap_mean_ci(std::span<const double> values, uint64_t seed, int64_t resamples,
                            double level) {
   if (values.empty()) return {0.0, 0.0};
-  MOEBENCH_CHECK(resamples > 0 && level > 0 && level < 1, "bootstrap: bad parameters");
+  MOEBENCH_CHECK(level > 0 && level < 1, "bootstrap: bad parameters");
+  const std::vector<double> means = bootstrap_means(values, seed, resamples);
+  const double alpha = (1 - level) / 2;
+  return {percentile_sorted(means, 100 * alpha), percentile_sorted(means, 100 * (1 - alpha))};
+}
+
+std::vector<double> bootstrap_means(std::span<const double> values, uint64_t seed,
+                                    int64_t resamples) {
+  if (values.empty()) return {};
+  MOEBENCH_CHECK(resamples > 0, "bootstrap: bad parameters");
   rng r(seed);
   std::vector<double> means(static_cast<std::size_t>(resamples));
   const uint64_t m = values.size();
@@ -44,8 +53,7 @@ interval bootstrap_mean_ci(std::span<const double> values, uint64_t seed, int64_
     mean = sum / static_cast<double>(m);
   }
   std::sort(means.begin(), means.end());
-  const double alpha = (1 - level) / 2;
-  return {percentile_sorted(means, 100 * alpha), percentile_sorted(means, 100 * (1 - alpha))};
+  return means;
 }
 
 double percentile_sorted(std::span<const double> sorted, double p) {

@@ -66,6 +66,7 @@ claims_file parse_claims(std::string_view text, const std::string& source) {
     } catch (const error& e) {
       throw error("claims.bad_value", {source, 0, field + ".verdict"}, e.message());
     }
+    r.text = optional_string(c, "text", source, field);
     r.run = optional_string(c, "run", source, field);
     r.target = optional_string(c, "target", source, field);
     r.reason = optional_string(c, "reason", source, field);

@@ -156,7 +156,7 @@ std::string claims_section(const claims_file& claims) {
     if (!c.needed.empty()) reason += "<br><span class=\"note\">needed: " + h(c.needed) + "</span>";
     out += fmt::format("<tr><td>{}</td><td><span class=\"badge verdict-{}\">{}</span></td><td>{}</td><td>{}</td><td class=\"num\"{}>{}</td>"
                        "<td class=\"ci\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
-                       h(c.claim), verdict, verdict, h(c.run.empty() ? "-" : c.run), h(c.target.empty() ? "-" : c.target),
+                       h(c.claim) + (c.text.empty() ? "" : "<br><span class=\"note\">" + h(c.text) + "</span>"), verdict, verdict, h(c.run.empty() ? "-" : c.run), h(c.target.empty() ? "-" : c.target),
                        c.observed ? fmt::format(" data-value=\"{:.17g}\"", *c.observed) : "", observed, h(ci), c.n, reason);
   }
   return out + "</table></section>\n";

@@ -91,7 +91,7 @@ void claims_section(std::string& md, const claims_file& claims) {
     const std::string ci = (c.lo && c.hi) ? fmt::format("[{}, {}]", format_number(*c.lo, c.unit), format_number(*c.hi, c.unit)) : "-";
     std::string reason = c.reason;
     if (!c.needed.empty()) reason += (reason.empty() ? "" : " ") + std::string("Needed: ") + c.needed;
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.claim), verdict_icon(c.verdict),
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.claim + (c.text.empty() ? "" : " (" + c.text + ")")), verdict_icon(c.verdict),
                       c.run.empty() ? "-" : md_escape(c.run), c.target.empty() ? "-" : md_escape(c.target),
                       observed, ci, c.n, md_escape(reason));
   }

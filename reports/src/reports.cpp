@@ -60,6 +60,9 @@ void print_run_summary(std::FILE* out, const run_result& run, std::string_view r
     std::string verdicts;
     for (const auto& [v, count] : s.verdicts) verdicts += fmt::format(" {}={}", v, count);
     fmt::print(out, "  verdicts:{}\n", verdicts);
+    if (!s.grading.empty())
+      fmt::print(out, "  grading: {}{}\n", s.grading,
+                 s.grading_forgeable ? " (FORGEABLE: the program under test can fake its verdict)" : "");
     if (!s.token_sources.empty()) {
       std::string sources;
       for (const auto& [source, count] : s.token_sources) sources += fmt::format(" {}={}", source, count);

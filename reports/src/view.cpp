@@ -134,6 +134,8 @@ std::string model_label(const run_result& r) {
 std::string run_target(const run_result& r) { return string_member(r.settings_effective, "target"); }
 
 std::string grading_mode(const run_result& r) {
+  for (const auto& s : r.suites)
+    if (!s.grading.empty()) return s.grading;
   for (const nlohmann::json* where : {&r.settings_effective, &r.executor}) {
     const auto& g = member(*where, "grading");
     if (g.is_string()) return g.get<std::string>();

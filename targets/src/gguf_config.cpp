@@ -89,7 +89,23 @@ model_config model_config_from_gguf(const std::filesystem::path& path) {
       "file weight bytes / parameters (" + std::string(gguf::name(dominant->first)) + " holds most bytes)");
   m.kv_precision = precision::fp16;
 
-  if (s.kv_latent) {
+  if (s.kv_compressed) {
+    // DeepSeek-V4 (deepseek4): the hybrid attention's figures, from the file's metadata.
+    m.attention = attention_kind::compressed;
+    uint32_t csa = 0, hca = 0;
+    for (uint32_t r : s.compress_ratios) {
+      csa += r == 4 ? 1 : 0;
+      hca += r == 128 ? 1 : 0;
+    }
+    put("head_dim", s.kv_key_length, "attention.key_length: the shared key/value head");
+    put("sliding_window", s.sliding_window, "attention.sliding_window");
+    put("csa_layers", csa, "layers of attention.compress_ratios 4");
+    put("hca_layers", hca, "layers of attention.compress_ratios 128");
+    put("indexer_heads", hyper(hp, "attention.indexer.head_count").value_or(0), "attention.indexer.head_count");
+    put("indexer_head_dim", s.kv_indexer_key_length, "attention.indexer.key_length");
+    put("indexer_top_k", hyper(hp, "attention.indexer.top_k").value_or(0), "attention.indexer.top_k");
+    if (s.n_mtp_layers > 0) put("layers", static_cast<double>(s.compress_ratios.size()), "block_count less the MTP layers");
+  } else if (s.kv_latent) {
     const auto rank = hyper(hp, "attention.kv_lora_rank");
     const auto rope = hyper(hp, "rope.dimension_count");
     if (!rank || !rope)
@@ -129,6 +145,7 @@ double kv_values_per_token(const model_config& m) {
     case attention_kind::mla: return m.get("layers") * (m.get("kv_lora_rank") + m.get("rope_dim"));
     case attention_kind::gqa: return 2 * m.get("layers") * m.get("kv_heads") * m.get("head_dim");
     case attention_kind::explicit_bytes: return m.get("kv_bytes_per_token") / bytes_per_value(m.kv_precision);
+    case attention_kind::compressed: return derive(m).kv_bytes_per_token / bytes_per_value(m.kv_precision);
   }
   return 0;
 }

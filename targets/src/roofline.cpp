@@ -26,7 +26,10 @@ constexpr std::array attention_names{
     std::pair{attention_kind::mla, "mla"sv},
     std::pair{attention_kind::gqa, "gqa"sv},
     std::pair{attention_kind::explicit_bytes, "explicit"sv},
+    std::pair{attention_kind::compressed, "compressed"sv},
 };
+// DeepSeek-V4's compression ratios (the only ones llama.cpp's deepseek4 runs).
+constexpr double csa_ratio = 4, hca_ratio = 128;
 
 // Dispatch of FP8 activations and combine of BF16 ones, per token, routed expert and hidden
 // unit (DeepSeek's deployment; ISCA'25 paper section on the EP communication bound).
@@ -34,6 +37,7 @@ constexpr double ep_bytes_per_hidden_unit = 1.0 + 2.0;
 }  // namespace
 
 std::string_view to_string(precision p) noexcept { return moebench::detail::enum_to_string(precision_names, p); }
+std::string_view to_string(attention_kind a) noexcept { return moebench::detail::enum_to_string(attention_names, a); }
 precision precision_from_string(std::string_view s) {
   return moebench::detail::enum_from_string(precision_names, s, "precision");
 }
@@ -136,6 +140,10 @@ std::vector<model_config> parse_model_configs(std::string_view json_text, const 
       case attention_kind::mla: keys = {"kv_lora_rank", "rope_dim"}; break;
       case attention_kind::gqa: keys = {"kv_heads", "head_dim"}; break;
       case attention_kind::explicit_bytes: keys = {"kv_bytes_per_token", "attn_flops_per_context_token"}; break;
+      case attention_kind::compressed:
+        keys = {"head_dim", "sliding_window", "csa_layers", "hca_layers", "indexer_heads", "indexer_head_dim",
+                "indexer_top_k"};
+        break;
     }
     for (const char* key : keys) {
       const auto it = att->find(key);
@@ -144,8 +152,13 @@ std::vector<model_config> parse_model_configs(std::string_view json_text, const 
       m.figures.emplace(key, detail::parse_figure(*it, sources, file, path + ".attention." + key));
     }
     // Whole-valued counts: a fractional layer or expert count is a typo, not a model.
+    if (m.attention == attention_kind::compressed &&
+        m.figures.at("csa_layers").value + m.figures.at("hca_layers").value > m.figures.at("layers").value)
+      throw error("model_config.bad_figure", {file, 0, path + ".attention.csa_layers"},
+                  "csa_layers + hca_layers exceeds layers");
     for (const char* key : {"layers", "moe_layers", "hidden", "attention_heads", "routed_experts",
-                            "experts_per_token", "kv_lora_rank", "rope_dim", "kv_heads", "head_dim"})
+                            "experts_per_token", "kv_lora_rank", "rope_dim", "kv_heads", "head_dim", "sliding_window",
+                            "csa_layers", "hca_layers", "indexer_heads", "indexer_head_dim", "indexer_top_k"})
       if (const auto it = m.figures.find(key);
           it != m.figures.end() && it->second.value != std::floor(it->second.value))
         throw error("model_config.bad_figure", {file, 0, path + "." + key}, "must be a whole number");
@@ -221,8 +234,58 @@ model_derived derive(const model_config& m) {
       d.kv_bytes_per_token = m.get("kv_bytes_per_token");
       d.attn_flops_per_context_token = m.get("attn_flops_per_context_token");
       break;
+    case attention_kind::compressed: {
+      const double hd = m.get("head_dim"), csa = m.get("csa_layers"), hca = m.get("hca_layers");
+      d.kv_bytes_per_token = (csa * (hd + m.get("indexer_head_dim")) / csa_ratio + hca * hd / hca_ratio) * b_kv;
+      d.attn_flops_per_context_token = csa * 2 * m.get("indexer_heads") * m.get("indexer_head_dim") / csa_ratio +
+                                       hca * 4 * heads * hd / hca_ratio;
+      break;
+    }
   }
   return d;
+}
+
+double kv_bytes_at(const model_config& m, double context) {
+  if (m.attention != attention_kind::compressed) return context * derive(m).kv_bytes_per_token;
+  const double hd = m.get("head_dim"), b_kv = bytes_per_value(m.kv_precision);
+  const double window = std::min(context, m.get("sliding_window"));
+  return (m.get("layers") * window * hd + m.get("csa_layers") * std::floor(context / csa_ratio) * (hd + m.get("indexer_head_dim")) +
+          m.get("hca_layers") * std::floor(context / hca_ratio) * hd) *
+         b_kv;
+}
+
+namespace {
+
+// The compressed kind's decode attention FLOPs at each context, with the figures read once.
+struct compressed_flops {
+  double hd, heads, layers, csa, hca, window, top_k, indexer;
+  explicit compressed_flops(const model_config& m)
+      : hd(m.get("head_dim")), heads(m.get("attention_heads")), layers(m.get("layers")), csa(m.get("csa_layers")),
+        hca(m.get("hca_layers")), window(m.get("sliding_window")), top_k(m.get("indexer_top_k")),
+        indexer(2 * m.get("indexer_heads") * m.get("indexer_head_dim")) {}
+  double at(double context) const {
+    const double csa_blocks = std::floor(context / csa_ratio), hca_blocks = std::floor(context / hca_ratio);
+    return 4 * heads * hd * (layers * std::min(context, window) + csa * std::min(csa_blocks, top_k) + hca * hca_blocks) +
+           csa * csa_blocks * indexer;
+  }
+};
+
+}  // namespace
+
+double attn_flops_at(const model_config& m, double context) {
+  if (m.attention != attention_kind::compressed) return context * derive(m).attn_flops_per_context_token;
+  return compressed_flops(m).at(context);
+}
+
+double prefill_attn_flops(const model_config& m, double context) {
+  const double c = std::max(0.0, std::floor(context));
+  if (m.attention != attention_kind::compressed) return derive(m).attn_flops_per_context_token * c * (c + 1) / 2;
+  // The window and the top-k saturate and the block counts step every 4 and 128 positions;
+  // summing per position is exact and cheap (a million positions in milliseconds).
+  const compressed_flops f(m);
+  double sum = 0;
+  for (double p = 1; p <= c; ++p) sum += f.at(p);
+  return sum;
 }
 
 double expected_distinct_experts(double n_experts, double k, double tokens) {
@@ -300,7 +363,8 @@ projection project(const model_config& m, const hardware_target& t, const projec
   const double batch = static_cast<double>(o.batch), ctx = static_cast<double>(o.context);
 
   p.weight_bytes = m.get("total_params") * b_w;
-  p.kv_bytes_total = batch * ctx * d.kv_bytes_per_token;
+  const double kv_per_sequence = kv_bytes_at(m, ctx);
+  p.kv_bytes_total = batch * kv_per_sequence;
   const double mem_per_device = t.at("memory_gb").value * 1e9 * o.usable_memory_fraction;
   const double needed = std::ceil((p.weight_bytes + p.kv_bytes_total) / mem_per_device);
   if (!(needed <= 1e9))
@@ -341,8 +405,8 @@ projection project(const model_config& m, const hardware_target& t, const projec
   p.distinct_experts_per_step = expected_distinct_experts(n, k, batch);
   p.tokens_per_expert_per_step = batch * k / n;
   p.decode_bytes_per_step = b_w * (d.always_params + l_moe * p.distinct_experts_per_step * d.expert_params) +
-                            batch * ctx * d.kv_bytes_per_token;
-  p.decode_flops_per_step = batch * (2 * m.get("active_params") + ctx * d.attn_flops_per_context_token);
+                            batch * kv_per_sequence;
+  p.decode_flops_per_step = batch * (2 * m.get("active_params") + attn_flops_at(m, ctx));
   p.decode_t_memory_s = p.decode_bytes_per_step / bw;
   p.decode_t_compute_s = p.decode_flops_per_step / flops;
   p.decode_t_comm_s = comm_time(batch, p.decode_comm_bytes_per_step);
@@ -357,9 +421,8 @@ projection project(const model_config& m, const hardware_target& t, const projec
   const double ctx1 = std::max(ctx, 1.0);
   double prefill_comm_bytes = 0;
   p.prefill_bytes = b_w * (d.always_params + l_moe * expected_distinct_experts(n, k, tokens) * d.expert_params) +
-                    tokens * d.kv_bytes_per_token;
-  p.prefill_flops = 2 * tokens * m.get("active_params") +
-                    batch * d.attn_flops_per_context_token * ctx1 * (ctx1 + 1) / 2;
+                    batch * kv_bytes_at(m, ctx1);
+  p.prefill_flops = 2 * tokens * m.get("active_params") + batch * prefill_attn_flops(m, ctx1);
   p.prefill_t_memory_s = p.prefill_bytes / bw;
   p.prefill_t_compute_s = p.prefill_flops / flops;
   p.prefill_t_comm_s = comm_time(tokens, prefill_comm_bytes);
@@ -380,6 +443,7 @@ void to_json(nlohmann::json& j, const projection& p) {
        {"compute_precision", to_string(p.compute_precision)},
        {"weight_bytes", p.weight_bytes},
        {"kv_bytes_total", p.kv_bytes_total},
+       {"kv_bytes_per_context_token", p.kv_bytes_total / static_cast<double>(p.batch * std::max<int64_t>(p.context, 1))},
        {"devices_for_memory", p.devices_for_memory},
        {"devices", p.devices},
        {"fits", p.fits},

@@ -129,6 +129,52 @@ TEST(roofline, deepseek_v3_derived_quantities_match_the_published_ones) {
   EXPECT_DOUBLE_EQ(d.attn_flops_per_context_token, 61.0 * 2 * 128 * (2 * 512 + 64));
 }
 
+// DeepSeek-V4's hybrid attention by hand: Flash (43 layers, 21 ratio-4, 20 ratio-128, keys of
+// 512, indexer 64 x 128 top-512, 128-token window, 64 heads), BF16 KV.
+TEST(roofline, deepseek_v4_compressed_kv_and_attention_by_hand) {
+  const model_config m = load_model_config("deepseek-v4-flash");
+  ASSERT_EQ(m.attention, attention_kind::compressed);
+  const model_derived d = derive(m);
+  // Growth per token: 21 x (512 + 128) / 4 + 20 x 512 / 128 = 3,440 values, 6,880 bytes.
+  EXPECT_DOUBLE_EQ(d.kv_bytes_per_token, 6880);
+  EXPECT_DOUBLE_EQ(kv_values_per_token(m), 3440);
+  // One sequence at 1M: 43 x 128 x 512 window keys + 21 x 262,144 x 640 + 20 x 8,192 x 512
+  // values, 2 bytes each: 6.89 KB per token, a tenth of DeepSeek-V3's 70,272.
+  const double c = 1048576;
+  EXPECT_DOUBLE_EQ(kv_bytes_at(m, c), 2.0 * (43.0 * 128 * 512 + 21.0 * 262144 * 640 + 20.0 * 8192 * 512));
+  EXPECT_LT(kv_bytes_at(m, c) / c, 0.1 * 70272);
+  // Below the window: only raw keys.
+  EXPECT_DOUBLE_EQ(kv_bytes_at(m, 3), 2.0 * 43 * 3 * 512);
+  // Decode FLOPs at 1M: 4 x 64 heads x 512 per attended key (43 x 128 window, 21 x 512 chosen,
+  // 20 x 8,192 HCA blocks) + the indexer 21 x 262,144 blocks x 2 x 64 x 128.
+  const double per_key = 4.0 * 64 * 512;
+  EXPECT_DOUBLE_EQ(attn_flops_at(m, c), per_key * (43 * 128 + 21 * 512 + 20 * 8192) + 21.0 * 262144 * 2 * 64 * 128);
+  // Small contexts: every block is chosen (fewer than top-k).
+  EXPECT_DOUBLE_EQ(attn_flops_at(m, 8), per_key * (43 * 8 + 21 * 2 + 0) + 21.0 * 2 * 2 * 64 * 128);
+  // Prefill sums the per-position cost; linear kinds keep C (C + 1) / 2 x the per-token cost.
+  double sum = 0;
+  for (int p = 1; p <= 1000; ++p) sum += attn_flops_at(m, p);
+  EXPECT_DOUBLE_EQ(prefill_attn_flops(m, 1000), sum);
+  const model_config v3 = load_model_config("deepseek-v3");
+  EXPECT_DOUBLE_EQ(prefill_attn_flops(v3, 1000), derive(v3).attn_flops_per_context_token * 1000 * 1001 / 2);
+  // The projection charges these: batch 1 at 1M on 8 H200, FP8 weights.
+  projection_options o;
+  o.batch = 1;
+  o.context = 1048576;
+  o.devices = 8;
+  const projection p = project(m, find_target(builtin_targets(), "h200"), o);
+  EXPECT_DOUBLE_EQ(p.kv_bytes_total, kv_bytes_at(m, c));
+  EXPECT_NEAR(p.decode_flops_per_step, 2 * 13e9 + attn_flops_at(m, c), 1.0);
+  EXPECT_NEAR(p.decode_bytes_per_step, 13e9 + kv_bytes_at(m, c), 1.0);
+  // V4-Pro's 1M-token decode against V3.2's (V3 plus a 64 x 128 indexer over all tokens and
+  // MLA over its top-2048): the model card's "27% of V3.2's single-token FLOPs".
+  const model_config pro = load_model_config("deepseek-v4-pro");
+  const double v32 = 2 * 37e9 + 61.0 * 2 * 128 * 1088 * 2048 + 61.0 * c * 2 * 64 * 128;
+  const double ratio = (2 * 49e9 + attn_flops_at(pro, c)) / v32;
+  EXPECT_GT(ratio, 0.2);
+  EXPECT_LT(ratio, 0.35);
+}
+
 TEST(roofline, expected_distinct_experts_matches_the_table) {
   // HARDWARE_AND_METRICS.md 8.1: N = 256, k = 8.
   EXPECT_DOUBLE_EQ(expected_distinct_experts(256, 8, 1), 8);
@@ -283,6 +329,23 @@ TEST_F(gguf_configs, dsv3_mini_is_mla_with_the_latent_cache) {
   // (64 + 16) x 3 layers = 240 values, 480 bytes in f16: the V3 formula 61 x 576 x 2 in small.
   EXPECT_EQ(kv_values_per_token(m), 240);
   EXPECT_EQ(derive(m).kv_bytes_per_token, 480);
+}
+
+TEST_F(gguf_configs, dsv4_mini_is_compressed_attention) {
+  const model_config m = model_config_from_gguf(synth_preset("dsv4-mini"));
+  ASSERT_EQ(m.attention, attention_kind::compressed);
+  EXPECT_EQ(m.get("layers"), 4);
+  EXPECT_EQ(m.get("moe_layers"), 4);
+  EXPECT_EQ(m.get("head_dim"), 64);
+  EXPECT_EQ(m.get("sliding_window"), 128);
+  EXPECT_EQ(m.get("csa_layers"), 2);
+  EXPECT_EQ(m.get("hca_layers"), 1);
+  EXPECT_EQ(m.get("indexer_heads"), 16);
+  EXPECT_EQ(m.get("indexer_head_dim"), 64);
+  EXPECT_EQ(m.get("indexer_top_k"), 16);
+  // As `model inspect` reports it: 2 x (64 + 64) x 2 / 4 + 64 x 2 / 128 = 129 bytes per token (f16).
+  EXPECT_EQ(derive(m).kv_bytes_per_token, 129);
+  EXPECT_EQ(kv_bytes_at(m, 4096), 2.0 * (4 * 128 * 64 + 2 * 1024 * 128 + 1 * 32 * 64));
 }
 
 TEST_F(gguf_configs, combined_mla_layout_is_cached_as_mha_with_keys_longer_than_values) {

@@ -66,6 +66,18 @@ struct exec_file {
   std::string content;
 };
 
+// Split grading (docs/grading.md): the program under test and its checks run in two sandboxed
+// processes in sibling pid namespaces; the checks call the entry points through proxies, and
+// only plain data (None, bool, int, float, complex, str, bytes and list/tuple/dict/set/frozenset
+// of these, exact types, bounded) crosses between them. Only the checker holds the result
+// channel. Python only.
+struct split_program {
+  std::string candidate;      // the program under test: defines the entry points
+  std::string checker_setup;  // run first in the checker (e.g. the prompt's helper functions)
+  std::string checker;        // run after the entry points are bound to call proxies
+  std::vector<std::string> entry_points;
+};
+
 struct exec_request {
   language lang = language::python;
   // The program. Python: source executed by the backend's driver, which reports the result on
@@ -73,6 +85,9 @@ struct exec_request {
   // an AssertionError is a failed test; any other exception is a runtime error.
   std::string source;
   std::vector<exec_file> files;  // extra files written into the private workdir first
+  // When set, `source` is unused and the program runs split (executor_info::split_grading
+  // must be true, else the result is sandbox_error); `files` go to the candidate's workdir.
+  std::optional<split_program> split;
   exec_limits limits;
   std::string label;             // for logs only (e.g. "HumanEval/0#3")
 };
@@ -111,6 +126,7 @@ void from_json(const nlohmann::json& j, exec_result& r);
 struct executor_info {
   std::string backend;
   std::string isolation_level;
+  bool split_grading = false;  // runs exec_request::split (needs sibling pid namespaces)
   std::vector<std::string> layers_active;
   std::vector<std::string> layers_missing;
 };

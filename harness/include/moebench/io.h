@@ -16,6 +16,8 @@ namespace moebench {
 // Whole file contents; gzip input (detected by its magic bytes) is decompressed.
 // Throws error "io.read" naming the file.
 std::string read_file(const std::filesystem::path& path);
+// Whole file contents exactly as stored (no decompression): for hashing files.
+std::string read_file_bytes(const std::filesystem::path& path);
 
 // Calls `fn(record, line)` for every non-blank line of a .jsonl or .jsonl.gz file, in order.
 // A line that is not valid JSON or not an object is error "jsonl.bad_json" naming file:line.

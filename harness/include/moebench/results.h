@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "moebench/provenance.h"
+#include "moebench/shard.h"
 #include "moebench/stats.h"
 
 namespace moebench {
@@ -60,6 +61,11 @@ struct suite_result {
   std::map<std::string, int64_t> token_sources;
   nlohmann::json per_task = nlohmann::json::object();  // suite-specific per-task figures
   std::optional<run_validity> validity;    // measurement suites: VALID / INVALID and why
+  // How code-executing suites decided their verdicts (docs/grading.md): "split" or
+  // "inprocess"; empty for suites that grade no code. In-process verdicts are forgeable: the
+  // program under test can fake its own verdict.
+  std::string grading;
+  bool grading_forgeable = false;
 };
 
 // Facts about this execution of the run that legitimately differ between an uninterrupted
@@ -90,6 +96,9 @@ struct run_result {
   nlohmann::json executor = nlohmann::json::object();  // executor_info
   std::vector<suite_result> suites;
   execution_info execution;
+  // Set when this run holds one shard of its plan (docs/shards.md): its figures cover that
+  // slice only; `moebench merge` joins the shards into the whole run.
+  std::optional<shard_spec> shard;
 };
 
 std::string_view to_string(figure_kind k) noexcept;

@@ -27,6 +27,9 @@ interval wilson_interval(int64_t successes, int64_t n, double z = 1.959963984540
 // values with replacement `resamples` times from `seed`. Empty input -> [0, 0].
 interval bootstrap_mean_ci(std::span<const double> values, uint64_t seed,
                            int64_t resamples = 10000, double level = 0.95);
+// The resampled means behind bootstrap_mean_ci, sorted ascending (empty input -> empty).
+std::vector<double> bootstrap_means(std::span<const double> values, uint64_t seed,
+                                    int64_t resamples = 10000);
 
 // Percentile with linear interpolation between closest ranks (numpy's default), p in [0, 100].
 // `sorted` must be ascending and non-empty.

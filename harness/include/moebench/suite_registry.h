@@ -22,6 +22,7 @@
 
 #include "moebench/progress.h"
 #include "moebench/runner.h"
+#include "moebench/shard.h"
 
 namespace moebench {
 
@@ -99,7 +100,24 @@ struct run_context {
   int64_t jobs = 0;                           // -j: parallel samples (0 = all cores)
   progress::mode progress_mode = progress::mode::automatic;
   runner_factory make_runner;                 // required
+  // --shard (or MOEBENCH_SHARD_INDEX/COUNT): a new run of a sample suite runs only this slice
+  // of its plan (run_samples applies it; docs/shards.md). Measurement suites refuse it. A
+  // resumed run takes its shard from run.json, never from here.
+  std::optional<shard_spec> shard;
 };
+
+class suite;
+class executor;
+
+// A finished run's suite rebuilt from its run.json, to check the run (moebench validate): the
+// tasks, the scorer and the aggregate, without a runner. `exec` is what the suite scores with.
+struct rebuilt_suite {
+  std::unique_ptr<executor> exec;
+  std::unique_ptr<moebench::suite> suite;
+};
+// The validator's own copy of a suite's data, by content sha256 ("" when it has none): a
+// rebuilt suite reads its data from here, never from the paths a run.json names.
+using suite_data_lookup = std::function<std::filesystem::path(const std::string& content_sha256)>;
 
 struct suite_definition {
   std::string name;     // "humaneval": a C++ identifier, unique
@@ -113,6 +131,11 @@ struct suite_definition {
   // settings_requested.suite is this suite): finished work is kept, the rest is done.
   // Optional: when empty, --resume says this suite's runs cannot be resumed.
   std::function<int(const run_context& ctx, const std::filesystem::path& dir, const nlohmann::json& run_json)> resume;
+  // Rebuilds the suite of a finished run of this suite (run.json as `run_json`), its data
+  // from the suite's builtin copy or `data`. Errors "validate.unknown_suite_data" when the
+  // validator has no copy of the run's data. Optional: when empty, moebench validate says
+  // this suite's runs cannot be re-checked.
+  std::function<rebuilt_suite(const nlohmann::json& run_json, const suite_data_lookup& data)> rebuild;
 };
 
 // The definition named `name`, or nullptr.

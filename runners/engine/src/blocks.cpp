@@ -185,7 +185,7 @@ namespace {
 // Telemetry of one token's routing: hits, the entropy of its normalised weights, and whether
 // the last choice was a near tie (selection holds route()'s scores for this token).
 void record_routing(routing_stats& r, int64_t layer, const int32_t* sel, const float* wt, int64_t k,
-                    std::span<const float> selection, bool last_token) {
+                    std::span<const float> selection, bool last_token, bool forced) {
   auto& hits = r.hits[static_cast<std::size_t>(layer)];
   float sum = 0;
   for (int64_t j = 0; j < k; ++j) sum += std::abs(wt[j]);
@@ -197,6 +197,7 @@ void record_routing(routing_stats& r, int64_t layer, const int32_t* sel, const f
   }
   r.gate_entropy_bits_sum += h;
   r.gate_entropy_count += 1;
+  if (forced) return;  // looked up by token id: no decision a score margin could flip
   const float last = selection[static_cast<std::size_t>(sel[k - 1])];
   float best_other = -std::numeric_limits<float>::infinity();
   for (std::size_t e = 0; e < selection.size(); ++e)
@@ -208,22 +209,29 @@ void record_routing(routing_stats& r, int64_t layer, const int32_t* sel, const f
   }
 }
 
-void swiglu(float* gate, const float* up, int64_t n) {
+void swiglu(float* gate, const float* up, int64_t n, float limit) {
+  if (limit > 1e-6f) {  // llama.cpp applies a clamp above 1e-6
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = std::min(gate[i], limit);
+      gate[i] = g / (1.0f + std::exp(-g)) * std::clamp(up[i], -limit, limit);
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 }  // namespace
 
 void dense_ffn(const forward_ctx& fc, const ffn_weights& w, int64_t ff, const float* x, int64_t n_tok,
-               int64_t n_embd, float* out, ffn_scratch& s) {
+               int64_t n_embd, float* out, ffn_scratch& s, float swiglu_limit) {
   matmul(fc, w.gate, x, n_embd, n_tok, s.gate.data(), ff);   // [T][ff]
   matmul(fc, w.up, x, n_embd, n_tok, s.up.data(), ff);       // [T][ff]
-  swiglu(s.gate.data(), s.up.data(), n_tok * ff);
+  swiglu(s.gate.data(), s.up.data(), n_tok * ff, swiglu_limit);
   matmul(fc, w.down, s.gate.data(), ff, n_tok, out, n_embd);  // [T][E]
 }
 
 void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int64_t layer, const float* x,
-             int64_t n_tok, float* out, ffn_scratch& s) {
+             int64_t n_tok, float* out, ffn_scratch& s, const int32_t* forced) {
   const int64_t E = hp.n_embd;
   const int64_t n_exp = hp.n_expert;
   const int64_t k = hp.n_expert_used;
@@ -236,9 +244,12 @@ void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int
   for (int64_t t = 0; t < n_tok; ++t) {
     int32_t* sel = s.selected.data() + t * k;
     float* wt = s.weights.data() + t * k;
+    const std::span<const int32_t> forced_t =
+        forced != nullptr ? std::span<const int32_t>(forced + t * k, static_cast<std::size_t>(k)) : std::span<const int32_t>();
     route(hp.router, std::span<const float>(s.router_logits.data() + t * n_exp, static_cast<std::size_t>(n_exp)), bias, rs,
-          std::span<int32_t>(sel, static_cast<std::size_t>(k)), std::span<float>(wt, static_cast<std::size_t>(k)));
-    if (fc.routing != nullptr) record_routing(*fc.routing, layer, sel, wt, k, s.selection, t == n_tok - 1);
+          std::span<int32_t>(sel, static_cast<std::size_t>(k)), std::span<float>(wt, static_cast<std::size_t>(k)), forced_t);
+    if (fc.routing != nullptr)
+      record_routing(*fc.routing, layer, sel, wt, k, s.selection, t == n_tok - 1, forced != nullptr);
   }
 
   // Group the (token, slot) pairs by expert so each expert's weights are read once per step.
@@ -261,7 +272,7 @@ void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int
         std::copy_n(x + s.expert_tokens[static_cast<std::size_t>(begin + i)] * E, E, s.xe.data() + i * E);
       matmul(fc, w.gate_exps.slice(e * ff, ff), s.xe.data(), E, m, s.gate.data(), ff);  // [m][ff]
       matmul(fc, w.up_exps.slice(e * ff, ff), s.xe.data(), E, m, s.up.data(), ff);      // [m][ff]
-      swiglu(s.gate.data(), s.up.data(), m * ff);
+      swiglu(s.gate.data(), s.up.data(), m * ff, w.swiglu_limit);
       matmul(fc, w.down_exps.slice(e * E, E), s.gate.data(), ff, m, s.ye.data(), E);    // [m][E]
       for (int64_t i = 0; i < m; ++i) {
         const auto idx = static_cast<std::size_t>(begin + i);

@@ -18,6 +18,7 @@ std::string_view to_string(architecture a) noexcept {
     case architecture::deepseek2: return "deepseek2";
     case architecture::qwen3moe: return "qwen3moe";
     case architecture::llama: return "llama";
+    case architecture::deepseek4: return "deepseek4";
   }
   return "?";
 }
@@ -164,9 +165,10 @@ engine::engine(const std::filesystem::path& gguf_path, const engine_options& opt
   if (arch_name == "deepseek2") arch = architecture::deepseek2;
   else if (arch_name == "qwen3moe") arch = architecture::qwen3moe;
   else if (arch_name == "llama") arch = architecture::llama;
+  else if (arch_name == "deepseek4") arch = architecture::deepseek4;
   else
     throw error("engine.unsupported_architecture", {f.path(), 0, "general.architecture"},
-                fmt::format("architecture '{}' is not supported (deepseek2, qwen3moe, llama)", arch_name));
+                fmt::format("architecture '{}' is not supported (deepseek2, deepseek4, qwen3moe, llama)", arch_name));
 
   s.vocab = std::make_unique<tokenizer::tokenizer>(tokenizer::tokenizer::from_gguf(f));
   detail::hparams hp = detail::read_common_hparams(f, arch);
@@ -177,6 +179,7 @@ engine::engine(const std::filesystem::path& gguf_path, const engine_options& opt
     case architecture::deepseek2: s.model = detail::load_deepseek2(l, std::move(hp)); break;
     case architecture::qwen3moe: s.model = detail::load_qwen3moe(l, std::move(hp)); break;
     case architecture::llama: s.model = detail::load_llama(l, std::move(hp)); break;
+    case architecture::deepseek4: s.model = detail::load_deepseek4(l, std::move(hp)); break;
   }
   const detail::hparams& h = s.model->hp();
   if (s.vocab->size() > h.n_vocab)
@@ -193,10 +196,10 @@ engine::engine(const std::filesystem::path& gguf_path, const engine_options& opt
   s.workers.resize(static_cast<std::size_t>(threads));
   for (auto& w : s.workers) {
     w.row.resize(static_cast<std::size_t>(max_row));
-    w.scores.resize(static_cast<std::size_t>(s.ctx));
+    w.scores.resize(static_cast<std::size_t>(s.model->worker_scratch_floats(s.ctx)));
   }
   s.scratch = s.model->make_scratch(s.max_batch);
-  s.kv_per_seq = h.n_layer * s.ctx * s.model->kv_floats_per_token();
+  s.kv_per_seq = s.model->cache_floats_per_sequence(s.ctx, s.max_batch);
   s.kv.assign(static_cast<std::size_t>(s.kv_per_seq * opts.max_sequences), 0.0f);
   s.seq_len.assign(static_cast<std::size_t>(opts.max_sequences), 0);
   const auto n_seq = static_cast<std::size_t>(opts.max_sequences);

@@ -131,6 +131,7 @@ struct ffn_weights {
 // Routed experts: the same three, each with n_expert slices of `ff` (or E) rows.
 struct moe_weights {
   matrix router;              // [n_expert rows][E], f32 in practice
+  float swiglu_limit = 0.0f;  // > 0: SwiGLU clamp (gate <= limit, |up| <= limit; DeepSeek-V4)
   const float* bias = nullptr;  // [n_expert] selection bias (deepseek2 exp_probs_b) or null
   matrix gate_exps;           // [n_expert * ff rows][E]
   matrix up_exps;             // [n_expert * ff rows][E]
@@ -153,12 +154,14 @@ struct ffn_scratch {
   std::vector<float> xe, he, ye;          // gathered inputs, hidden, outputs [T][..]
 };
 
-// out[t] = FFN(x[t]) (overwrites out).
+// out[t] = FFN(x[t]) (overwrites out). swiglu_limit > 0 clamps as ggml_swiglu_clamp:
+// silu(min(gate, limit)) * clamp(up, -limit, limit).
 void dense_ffn(const forward_ctx& fc, const ffn_weights& w, int64_t ff, const float* x, int64_t n_tok,
-               int64_t n_embd, float* out, ffn_scratch& s);
-// out[t] += sum_j weight_j * expert_j(x[t]); records telemetry for `layer`.
+               int64_t n_embd, float* out, ffn_scratch& s, float swiglu_limit = 0.0f);
+// out[t] += sum_j weight_j * expert_j(x[t]); records telemetry for `layer`. forced: [n_tok][n_used]
+// experts chosen by the caller (hash routing) instead of the router's top-k, or nullptr.
 void moe_ffn(const forward_ctx& fc, const hparams& hp, const moe_weights& w, int64_t layer,
-             const float* x, int64_t n_tok, float* out, ffn_scratch& s);
+             const float* x, int64_t n_tok, float* out, ffn_scratch& s, const int32_t* forced = nullptr);
 
 // One forward step over several sequences: each segment appends tokens to its own sequence;
 // every matmul runs over the concatenated tokens (the weights are read once per step for all
@@ -215,6 +218,15 @@ class arch_model {
   virtual const hparams& hp() const noexcept = 0;
   // Floats of KV cache per token and layer.
   virtual int64_t kv_floats_per_token() const noexcept = 0;
+  // Floats of cache one sequence of `ctx` tokens needs, for steps of up to max_batch tokens
+  // (segment::kv points at that many). Architectures whose cache is not one row per token and
+  // layer (deepseek4: sliding-window rings, compressed blocks, compressor state) override it.
+  virtual int64_t cache_floats_per_sequence(int64_t ctx, int64_t max_batch) const {
+    (void)max_batch;
+    return hp().n_layer * ctx * kv_floats_per_token();
+  }
+  // Floats of per-worker attention scratch (worker_scratch::scores) for a context of ctx.
+  virtual int64_t worker_scratch_floats(int64_t ctx) const { return ctx; }
   // Scratch for batches of up to max_tokens tokens, allocated once per context.
   struct scratch {
     virtual ~scratch() = default;
@@ -230,6 +242,7 @@ class arch_model {
 std::unique_ptr<arch_model> load_deepseek2(const loader& l, hparams hp);
 std::unique_ptr<arch_model> load_qwen3moe(const loader& l, hparams hp);
 std::unique_ptr<arch_model> load_llama(const loader& l, hparams hp);
+std::unique_ptr<arch_model> load_deepseek4(const loader& l, hparams hp);
 
 // Hyper-parameters common to all architectures (embedding, heads, experts, rope, norms).
 hparams read_common_hparams(const gguf::file& f, architecture arch);

@@ -28,7 +28,8 @@ void top_k(std::span<const float> v, int32_t k, std::span<int32_t> out) {
 }  // namespace
 
 void route(const router_config& c, std::span<const float> logits, std::span<const float> bias,
-           router_scratch s, std::span<int32_t> selected, std::span<float> weights) {
+           router_scratch s, std::span<int32_t> selected, std::span<float> weights,
+           std::span<const int32_t> forced) {
   const int32_t n = c.n_expert;
   MOEBENCH_CHECK(static_cast<int32_t>(logits.size()) == n && c.n_used >= 1 && c.n_used <= n,
                  "router shapes");
@@ -43,6 +44,11 @@ void route(const router_config& c, std::span<const float> logits, std::span<cons
     }
     case gating::sigmoid:
       for (int32_t i = 0; i < n; ++i) s.probs[i] = 1.0f / (1.0f + std::exp(-logits[i]));
+      break;
+    case gating::sqrt_softplus:
+      // ggml's softplus: x above 20 is its own softplus.
+      for (int32_t i = 0; i < n; ++i)
+        s.probs[i] = std::sqrt(logits[i] > 20.0f ? logits[i] : std::log(1.0f + std::exp(logits[i])));
       break;
   }
   for (int32_t i = 0; i < n; ++i) s.selection[i] = s.probs[i] + (bias.empty() ? 0.0f : bias[i]);
@@ -68,7 +74,15 @@ void route(const router_config& c, std::span<const float> logits, std::span<cons
     }
   }
 
-  top_k(s.selection.first(static_cast<std::size_t>(n)), c.n_used, selected);
+  if (!forced.empty()) {
+    MOEBENCH_CHECK(static_cast<int32_t>(forced.size()) == c.n_used, "forced selection size");
+    for (int32_t j = 0; j < c.n_used; ++j) {
+      MOEBENCH_CHECK(forced[j] >= 0 && forced[j] < n, "forced expert id in range");
+      selected[j] = forced[j];
+    }
+  } else {
+    top_k(s.selection.first(static_cast<std::size_t>(n)), c.n_used, selected);
+  }
   float sum = 0;
   for (int32_t j = 0; j < c.n_used; ++j) sum += weights[j] = s.probs[selected[j]];
   if (c.normalize) {

@@ -152,7 +152,44 @@ model_summary summarize(const gguf::file& f) {
   const auto k_mla = f.find_u32(key("attention.key_length_mla"));
   const auto v_mla = f.find_u32(key("attention.value_length_mla"));
   constexpr uint64_t f16_bytes = 2;
-  if (s.architecture == "deepseek2" && k_mla && v_mla && *k_mla > 0) {
+  s.n_mtp_layers = u32_or(f, key("nextn_predict_layers"), 0);
+  // llama.cpp's deepseek4 counts them only when the first has its nextn projection.
+  if (s.architecture == "deepseek4" && s.n_mtp_layers > 0 &&
+      (s.n_mtp_layers >= s.n_layer ||
+       f.find_tensor(fmt::format("blk.{}.nextn.eh_proj.weight", s.n_layer - s.n_mtp_layers)) == nullptr))
+    s.n_mtp_layers = 0;
+  if (s.architecture == "deepseek4") {
+    // llama.cpp's llama_kv_cache_dsv4: a raw cache of the latest sliding_window keys per layer
+    // (one shared key/value head of key_length), compressed key caches (ratio 4: (n + 3) / 4
+    // rows of key_length plus as many indexer keys; ratio 128: (n + 127) / 128 rows), and f32
+    // compressor state: 2 x ratio rows of 2 x width (values and scores) for the overlapping
+    // ratio-4 pools (keys and indexer keys), 128 rows of 2 x key_length for ratio 128.
+    // MTP layers (nextn_predict_layers, the last ones) have no cache here.
+    const uint64_t d = k_len;
+    const uint64_t idx = u32_or(f, key("attention.indexer.key_length"), 0);
+    s.sliding_window = u32_or(f, key("attention.sliding_window"), 0);
+    const uint32_t n_main = s.n_layer > s.n_mtp_layers ? s.n_layer - s.n_mtp_layers : 0;
+    s.compress_ratios = std::vector<uint32_t>(n_main, 0);
+    const auto ratios = per_layer(f, key("attention.compress_ratios"), n_main, 0);
+    for (uint32_t i = 0; i < n_main; ++i) s.compress_ratios[i] = static_cast<uint32_t>(ratios[i]);
+    s.kv_compressed = true;
+    s.kv_key_length = static_cast<uint32_t>(d);
+    s.kv_indexer_key_length = static_cast<uint32_t>(idx);
+    constexpr uint64_t f32_bytes = 4;
+    for (uint32_t r : s.compress_ratios) {
+      s.kv_fixed_bytes_per_sequence += uint64_t{s.sliding_window} * d * f16_bytes;
+      if (r == 4) {
+        s.kv_bytes_per_token_exact += static_cast<double>((d + idx) * f16_bytes) / 4.0;
+        s.kv_state_bytes_per_sequence += 2 * 4 * (2 * (2 * d) + 2 * (2 * idx)) * f32_bytes;
+      } else if (r > 0) {
+        s.kv_bytes_per_token_exact += static_cast<double>(d * f16_bytes) / static_cast<double>(r);
+        s.kv_state_bytes_per_sequence += uint64_t{r} * 2 * d * f32_bytes;
+      }
+    }
+    s.kv_fixed_bytes_per_sequence += s.kv_state_bytes_per_sequence;
+    s.kv_bytes_per_token = static_cast<uint64_t>(std::llround(s.kv_bytes_per_token_exact));
+    s.kv_bytes_per_token_expanded = uint64_t{n_main} * d * f16_bytes;
+  } else if (s.architecture == "deepseek2" && k_mla && v_mla && *k_mla > 0) {
     const uint32_t latent = u32_or(f, key("attention.kv_lora_rank"), 0) +
                             u32_or(f, key("rope.dimension_count"), 0);
     s.kv_latent = true;
@@ -166,6 +203,7 @@ model_summary summarize(const gguf::file& f) {
     for (uint64_t kv : n_head_kv) s.kv_bytes_per_token += kv * (uint64_t{k_len} + v_len) * f16_bytes;
     s.kv_bytes_per_token_expanded = s.kv_bytes_per_token;
   }
+  if (!s.kv_compressed) s.kv_bytes_per_token_exact = static_cast<double>(s.kv_bytes_per_token);
 
   tokenizer_summary& tk = s.tokenizer;
   tk.model = std::string(f.find_string("tokenizer.ggml.model").value_or(""));
@@ -178,6 +216,21 @@ model_summary summarize(const gguf::file& f) {
   tk.eos_id = f.find_int("tokenizer.ggml.eos_token_id");
   tk.add_bos = f.find_bool("tokenizer.ggml.add_bos_token");
   return s;
+}
+
+double model_summary::kv_bytes_at(uint64_t context) const {
+  if (!kv_compressed) return static_cast<double>(context) * static_cast<double>(kv_bytes_per_token);
+  // The window holds at most `context` keys; compressed caches hold completed blocks only.
+  constexpr double f16_bytes = 2;
+  const double window = static_cast<double>(std::min<uint64_t>(context, sliding_window));
+  const auto d = static_cast<double>(kv_key_length);
+  const auto idx = static_cast<double>(kv_indexer_key_length);
+  double bytes = static_cast<double>(kv_state_bytes_per_sequence);
+  for (uint32_t r : compress_ratios) {
+    bytes += window * d * f16_bytes;
+    if (r > 0) bytes += static_cast<double>(context / r) * (r == 4 ? d + idx : d) * f16_bytes;
+  }
+  return bytes;
 }
 
 void to_json(nlohmann::json& j, const model_summary& s) {
@@ -214,6 +267,7 @@ void to_json(nlohmann::json& j, const model_summary& s) {
       {"kv_bytes_per_token", s.kv_bytes_per_token},
       {"kv_latent", s.kv_latent},
       {"kv_bytes_per_token_expanded", s.kv_bytes_per_token_expanded},
+      {"mtp_layers", s.n_mtp_layers},
       {"tokenizer",
        {{"model", s.tokenizer.model},
         {"pre", s.tokenizer.pre},
@@ -224,6 +278,22 @@ void to_json(nlohmann::json& j, const model_summary& s) {
         {"add_bos", opt(s.tokenizer.add_bos)}}},
       {"tensors", tensors},
   };
+  if (s.n_mtp_layers > 0)
+    j["mtp_note"] = "the last " + std::to_string(s.n_mtp_layers) + " layers are multi-token-prediction layers" +
+                    (s.architecture == "deepseek4" ? std::string(": moebench's engine skips them") : std::string());
+  if (s.kv_compressed) {
+    nlohmann::json at = nlohmann::json::object();
+    for (uint64_t c : {uint64_t{4096}, uint64_t{131072}, uint64_t{1048576}})
+      at[std::to_string(c)] = {{"bytes", s.kv_bytes_at(c)}, {"bytes_per_token", s.kv_bytes_at(c) / static_cast<double>(c)}};
+    j["kv_compressed"] = {{"bytes_per_token", s.kv_bytes_per_token_exact},
+                          {"fixed_bytes_per_sequence", s.kv_fixed_bytes_per_sequence},
+                          {"state_bytes_per_sequence", s.kv_state_bytes_per_sequence},
+                          {"sliding_window", s.sliding_window},
+                          {"key_length", s.kv_key_length},
+                          {"indexer_key_length", s.kv_indexer_key_length},
+                          {"compress_ratios", s.compress_ratios},
+                          {"at_context", at}};
+  }
 }
 
 std::string format_text(const model_summary& s) {
@@ -242,10 +312,28 @@ std::string format_text(const model_summary& s) {
                      s.total_params, s.active_params, s.embedding_params, s.expert_params);
   out += fmt::format("weights: {} in all, {} read per decoded token\n", human_bytes(s.weight_bytes),
                      human_bytes(s.weight_bytes_per_token));
-  out += fmt::format("kv cache (f16): {} bytes per token{}\n", s.kv_bytes_per_token,
-                     s.kv_latent ? fmt::format(" (MLA latent; {} bytes expanded to MHA)",
-                                               s.kv_bytes_per_token_expanded)
-                                 : std::string());
+  if (s.kv_compressed) {
+    uint32_t n_ratio[3] = {0, 0, 0};
+    for (uint32_t r : s.compress_ratios) ++n_ratio[r == 0 ? 0 : r == 4 ? 1 : 2];
+    out += fmt::format(
+        "kv cache (f16 keys): {:.4g} bytes per token compressed ({} layers of ratio 4 with indexer keys, {} of "
+        "ratio 128, {} window only) + {} bytes per sequence fixed ({}-token windows of {}-value keys, f32 "
+        "compressor state); {} bytes per token uncompressed\n",
+        s.kv_bytes_per_token_exact, n_ratio[1], n_ratio[2], n_ratio[0], s.kv_fixed_bytes_per_sequence,
+        s.sliding_window, s.kv_key_length, s.kv_bytes_per_token_expanded);
+    out += "  per token of a sequence at context";
+    for (uint64_t c : {uint64_t{4096}, uint64_t{131072}, uint64_t{1048576}})
+      out += fmt::format(" {}K: {:.1f} B", c / 1024, s.kv_bytes_at(c) / static_cast<double>(c));
+    out += "\n";
+  } else {
+    out += fmt::format("kv cache (f16): {} bytes per token{}\n", s.kv_bytes_per_token,
+                       s.kv_latent ? fmt::format(" (MLA latent; {} bytes expanded to MHA)",
+                                                 s.kv_bytes_per_token_expanded)
+                                   : std::string());
+  }
+  if (s.n_mtp_layers > 0)
+    out += fmt::format("mtp layers: {} (multi-token prediction{})\n", s.n_mtp_layers,
+                       s.architecture == "deepseek4" ? "; skipped by moebench's engine" : "");
   out += fmt::format("tokenizer: {} (pre {}), {} tokens, {} merges, bos {}, eos {}, add_bos {}\n",
                      s.tokenizer.model.empty() ? "none" : s.tokenizer.model,
                      s.tokenizer.pre.empty() ? "-" : s.tokenizer.pre, s.tokenizer.n_tokens,

@@ -114,7 +114,7 @@ std::optional<uint64_t> row_bytes(tensor_type t, int64_t n) noexcept {
 
 bool can_quantize(tensor_type t) noexcept {
   return t == tensor_type::f32 || t == tensor_type::f16 || t == tensor_type::bf16 ||
-         t == tensor_type::q8_0 || t == tensor_type::q4_k;
+         t == tensor_type::q8_0 || t == tensor_type::q4_k || t == tensor_type::mxfp4;
 }
 
 // ---- half precision ------------------------------------------------------------------------
@@ -190,6 +190,8 @@ namespace {
 //                    qs[128] @16
 //   q5_k (256, 176): d @0, dmin @2, scales[12] @4, qh[32] @16, qs[128] @48
 //   q6_k (256, 210): ql[128] @0, qh[64] @128, scales:int8[16] @192, d:f16 @208
+//   mxfp4 (32, 17): e:E8M0 @0 (scale 2^(e-127)), qs[16] @1 (4-bit E2M1 codes; low nibbles:
+//                   values 0..15, high: 16..31)
 
 void dequant_q4_0(const std::byte* x, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, x += 18, y += 32) {
@@ -312,6 +314,28 @@ void dequant_q6_k(const std::byte* x, float* y, int64_t nb) {
   }
 }
 
+// E2M1 code -> twice its value (ggml's kvalues_mxfp4: sign bit 3, then 0, 0.5, 1, 1.5, 2, 3, 4, 6
+// doubled), so that the block scale can be stored as 2^(e-128).
+constexpr std::array<int8_t, 16> mxfp4_doubled{0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// Half the E8M0 scale, 2^(e-128), built from bits as ggml_e8m0_to_fp32_half does (e = 0 and 1
+// are the subnormals 2^-128 and 2^-127).
+float e8m0_half(uint8_t e) noexcept {
+  const uint32_t bits = e < 2 ? (0x00200000u << e) : (static_cast<uint32_t>(e - 1) << 23);
+  return std::bit_cast<float>(bits);
+}
+
+void dequant_mxfp4(const std::byte* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 17, y += 32) {
+    const float d = e8m0_half(u8(x, 0));
+    for (int j = 0; j < 16; ++j) {
+      const uint8_t q = u8(x, 1 + j);
+      y[j] = static_cast<float>(mxfp4_doubled[q & 0xf]) * d;
+      y[j + 16] = static_cast<float>(mxfp4_doubled[q >> 4]) * d;
+    }
+  }
+}
+
 void dequant_f32(const std::byte* x, float* y, int64_t n) {
   std::memcpy(y, x, static_cast<std::size_t>(n) * 4);
 }
@@ -337,6 +361,7 @@ dequant_fn dequantizer(tensor_type t) noexcept {
     case tensor_type::q4_k: return dequant_q4_k;
     case tensor_type::q5_k: return dequant_q5_k;
     case tensor_type::q6_k: return dequant_q6_k;
+    case tensor_type::mxfp4: return dequant_mxfp4;
     case tensor_type::q4_1:
     case tensor_type::q5_1:
     case tensor_type::q8_1:
@@ -359,7 +384,6 @@ dequant_fn dequantizer(tensor_type t) noexcept {
     case tensor_type::iq1_m:
     case tensor_type::tq1_0:
     case tensor_type::tq2_0:
-    case tensor_type::mxfp4:
     case tensor_type::nvfp4:
     case tensor_type::q1_0:
     case tensor_type::q2_0: return nullptr;
@@ -452,6 +476,35 @@ void quant_q4_k(const float* x, std::byte* y, int64_t nb) {
   }
 }
 
+// MXFP4 as ggml's quantize_row_mxfp4_ref: the shared exponent e = floor(log2(amax)) - 2 + 127
+// (so the largest magnitude lands between 4 and 8 times the half scale, the top of the E2M1
+// range being 12 halves), then each value takes the nearest code, ties to the lower code.
+void quant_mxfp4(const float* x, std::byte* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 32, y += 17) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    // ggml stores the exponent as a uint8 without a range check; clamping keeps tiny (below
+    // 2^-125) and huge blocks representable instead of wrapping.
+    const float e_f = amax > 0.0f ? std::floor(std::log2(amax)) - 2.0f + 127.0f : 0.0f;
+    const auto e = static_cast<uint8_t>(std::clamp(e_f, 0.0f, 254.0f));
+    const float d = e8m0_half(e);
+    const auto best = [&](float v) {
+      int bi = 0;
+      float be = std::fabs(static_cast<float>(mxfp4_doubled[0]) * d - v);
+      for (int k = 1; k < 16; ++k) {
+        const float err = std::fabs(static_cast<float>(mxfp4_doubled[static_cast<std::size_t>(k)]) * d - v);
+        if (err < be) {
+          bi = k;
+          be = err;
+        }
+      }
+      return static_cast<unsigned>(bi);
+    };
+    y[0] = static_cast<std::byte>(e);
+    for (int j = 0; j < 16; ++j) y[1 + j] = static_cast<std::byte>(best(x[j]) | (best(x[j + 16]) << 4));
+  }
+}
+
 }  // namespace
 
 void quantize_row(tensor_type t, const float* src, std::byte* dst, int64_t n) {
@@ -466,6 +519,8 @@ void quantize_row(tensor_type t, const float* src, std::byte* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_bf16(src[i]));
   } else if (t == tensor_type::q8_0) {
     quant_q8_0(src, dst, n / be);
+  } else if (t == tensor_type::mxfp4) {
+    quant_mxfp4(src, dst, n / be);
   } else {
     quant_q4_k(src, dst, n / be);
   }

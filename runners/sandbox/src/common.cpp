@@ -7,6 +7,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -54,7 +57,8 @@ std::optional<driver_record> parse_driver_record(std::string_view text, std::str
   const auto [p, ec] = std::from_chars(len_s.data(), len_s.data() + len_s.size(), len);
   if (ec != std::errc() || p != len_s.data() + len_s.size() || len != body.size())
     return std::nullopt;
-  if (status != "passed" && status != "failed" && status != "error" && status != "memory")
+  if (status != "passed" && status != "failed" && status != "error" && status != "memory" &&
+      status != "violation" && status != "lost" && status != "unsupported")
     return std::nullopt;
   return driver_record{std::string(status), std::string(body)};
 }
@@ -251,6 +255,66 @@ bool mentions_memory_error(std::string_view err) {
          err.find("std::bad_alloc") != std::string_view::npos ||
          err.find("Cannot allocate memory") != std::string_view::npos;
 }
+// Split grading: the checker lost the candidate; its own report says why.
+void classify_candidate_end(const init_report& c, bool cgroup_oom, const exec_limits& limits,
+                            exec_result& r) {
+  if (!c.error.empty()) {
+    r.status = verdict::sandbox_error;
+    r.detail = "candidate: " + c.error;
+    return;
+  }
+  r.exit_code.reset();
+  r.term_signal.reset();
+  if (c.payload_reaped) {
+    if (WIFEXITED(c.wait_status)) r.exit_code = WEXITSTATUS(c.wait_status);
+    else if (WIFSIGNALED(c.wait_status)) r.term_signal = WTERMSIG(c.wait_status);
+  }
+  const std::string err_tail = tail(r.stderr_text, 2000);
+  const std::string what = "the candidate process: ";
+  if (c.killer == init_kill::output) {
+    r.killer = killed_by::output;
+    r.status = verdict::output_limit;
+    r.detail = "output limit of " + std::to_string(limits.output_bytes) + " bytes per stream exceeded";
+  } else if (c.killer == init_kill::wall) {
+    r.killer = killed_by::wall;
+    r.status = verdict::timeout_wall;
+    r.detail = what + "wall limit of " + std::to_string(limits.wall_ms) + " ms exceeded";
+  } else if (cgroup_oom) {
+    r.killer = killed_by::memory;
+    r.status = verdict::memory_limit;
+    r.detail = what + "memory limit of " + std::to_string(limits.memory_bytes) + " bytes exceeded (cgroup OOM kill)";
+  } else if (c.killer == init_kill::shutdown || !c.payload_reaped) {
+    r.status = verdict::no_result;
+    r.detail = what + "stopped answering (it closed the call channel) and was stopped";
+  } else if (r.term_signal) {
+    const int sig = *r.term_signal;
+    // The candidate is PID 1 of its namespace: nothing inside can SIGKILL it, and the zygote's
+    // kills are recorded as its killer; an unrecorded SIGKILL is the CPU limit's hard kill
+    // (rusage may show a little less than the limit).
+    if (sig == SIGXCPU || (sig == SIGKILL && limits.cpu_ms > 0)) {
+      r.killer = killed_by::cpu;
+      r.status = verdict::timeout_cpu;
+      r.detail = what + "CPU limit of " + std::to_string(limits.cpu_ms) + " ms exceeded";
+    } else if (sig == SIGSYS) {
+      r.status = verdict::security_violation;
+      r.detail = what + "killed by the seccomp filter (SIGSYS)";
+    } else {
+      r.status = verdict::crashed;
+      r.detail = what + "terminated by " + signal_name(sig);
+      if (!err_tail.empty()) r.detail += "\n" + tail(err_tail, 1000);
+    }
+  } else if (r.exit_code.value_or(-1) == 0) {
+    r.status = verdict::no_result;
+    r.detail = what + "exited with code 0 before the checks finished (early exit)";
+  } else if (mentions_memory_error(err_tail) && limits.memory_bytes > 0) {
+    r.status = verdict::memory_limit;
+    r.detail = what + "allocation failed under the memory limit";
+  } else {
+    r.status = verdict::runtime_error;
+    r.detail = what + "exit code " + std::to_string(r.exit_code.value_or(-1)) +
+               (err_tail.empty() ? "" : "\n" + err_tail);
+  }
+}
 }  // namespace
 
 void classify(const outcome& o, const exec_limits& limits, exec_result& r) {
@@ -268,6 +332,12 @@ void classify(const outcome& o, const exec_limits& limits, exec_result& r) {
   r.cpu_user_ns = rep.utime_ns;
   r.cpu_sys_ns = rep.stime_ns;
   r.max_rss_kib = rep.maxrss_kib;
+  if (o.candidate) {
+    // Split grading: both processes' CPU time, the larger of their peaks.
+    r.cpu_user_ns += o.candidate->utime_ns;
+    r.cpu_sys_ns += o.candidate->stime_ns;
+    r.max_rss_kib = std::max(r.max_rss_kib, o.candidate->maxrss_kib);
+  }
   const int st = rep.wait_status;
   if (WIFEXITED(st)) {
     r.exit_code = WEXITSTATUS(st);
@@ -285,8 +355,10 @@ void classify(const outcome& o, const exec_limits& limits, exec_result& r) {
   } else if (o.cgroup_oom_kill) {
     r.killer = killed_by::memory;
   } else if (r.term_signal && (*r.term_signal == SIGXCPU ||
-                               (*r.term_signal == SIGKILL && cpu_ns >= cpu_limit_ns - 50'000'000 &&
-                                limits.cpu_ms > 0))) {
+                               (*r.term_signal == SIGKILL && limits.cpu_ms > 0 &&
+                                (cpu_ns >= cpu_limit_ns - 50'000'000 || (o.candidate && rep.killer == init_kill::none))))) {
+    // In split grading the checker is PID 1 of its namespace, as the candidate: an unrecorded
+    // SIGKILL can only be the CPU limit's hard kill.
     r.killer = killed_by::cpu;
   } else if (rep.killer == init_kill::wall) {
     r.killer = killed_by::wall;
@@ -352,6 +424,19 @@ void classify(const outcome& o, const exec_limits& limits, exec_result& r) {
     } else if (rec->status == "memory") {
       r.status = verdict::memory_limit;
       r.detail = "MemoryError under the memory limit";
+    } else if (rec->status == "violation") {
+      // The candidate broke the plain-data contract: a wrong answer, never a pass.
+      r.status = verdict::failed;
+      r.detail = rec->detail;
+    } else if (rec->status == "unsupported") {
+      r.status = verdict::sandbox_error;
+      r.detail = rec->detail;
+    } else if (rec->status == "lost") {
+      if (o.candidate) classify_candidate_end(*o.candidate, o.cgroup_oom_kill, limits, r);
+      else {
+        r.status = verdict::sandbox_error;
+        r.detail = "the checker lost the candidate but the candidate left no report";
+      }
     } else {
       r.status = verdict::runtime_error;
       r.detail = rec->detail.empty() ? err_tail : rec->detail;

@@ -21,7 +21,10 @@ std::string make_nonce();
 
 // What the driver reported on the result channel.
 struct driver_record {
-  std::string status;  // passed | failed | error | memory
+  // passed | failed | error | memory; split grading's checker also: violation (the candidate
+  // broke the plain-data contract), lost (the candidate ended or closed the channel),
+  // unsupported (the checks passed something that cannot cross: not the model's fault).
+  std::string status;
   std::string detail;
 };
 
@@ -95,6 +98,9 @@ struct outcome {
   bool harness_output_kill = false;  // the harness hit the output cap and asked for a kill
   bool cgroup_oom_kill = false;      // the cgroup memory controller killed something
   bool uses_driver = true;           // false: exit status 0 alone means success (sh)
+  // Split grading: the candidate's report (`init` is then the checker's). Consulted when the
+  // checker lost the candidate, to say why (crash, CPU or memory limit, early exit).
+  std::optional<init_report> candidate;
 };
 
 void classify(const outcome& o, const exec_limits& limits, exec_result& r);

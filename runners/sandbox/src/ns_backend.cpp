@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -27,6 +28,13 @@ namespace moebench::sandbox::detail {
 namespace {
 
 constexpr std::size_t max_source_bytes = 16u << 20;
+
+// File names of the two halves of a split program in their workdirs (and in tracebacks).
+namespace split_names {
+constexpr const char* candidate = "candidate.py";
+constexpr const char* setup = "checker_setup.py";
+constexpr const char* checker = "checker.py";
+}  // namespace split_names
 
 struct instance {
   pid_t pid = -1;
@@ -170,7 +178,9 @@ class ns_executor final : public executor {
     inst->log = std::move(log_r);
 
     const child_fd fds[] = {{0, -1}, {1, -1}, {2, log_w_high.get()}, {3, child_ctl.get()}};
-    const int rc = spawn_init(inst->pid, init_path_, {init_path_, "zygote", options_.python}, {}, fds);
+    const int rc = spawn_init(inst->pid, init_path_, {init_path_, "zygote", options_.python,
+                                   "--hash-seed=" + std::to_string(options_.python_hash_seed)},
+                               {}, fds);
     if (rc != 0) {
       inst->pid = -1;
       throw std::runtime_error("posix_spawn " + init_path_ + ": " + strerror(rc));
@@ -187,36 +197,64 @@ class ns_executor final : public executor {
   // Returns true when the instance turned out dead before the sample started (retry).
   bool run_on(instance& inst, const exec_request& req, exec_result& r) {
     const toolchain tc = toolchain_for(req.lang, options_);
-    if (req.source.size() > max_source_bytes) {
+    const split_program* split = req.split ? &*req.split : nullptr;
+    const std::size_t source_bytes =
+        split ? split->candidate.size() + split->checker_setup.size() + split->checker.size()
+              : req.source.size();
+    if (source_bytes > max_source_bytes) {
       r.status = verdict::compile_error;
-      r.detail = "source of " + std::to_string(req.source.size()) + " bytes rejected (limit " +
+      r.detail = "source of " + std::to_string(source_bytes) + " bytes rejected (limit " +
                  std::to_string(max_source_bytes) + ")";
       return false;
     }
-    nlohmann::json files = nlohmann::json::array();
-    unique_fd body(::memfd_create("moebench-body", MFD_CLOEXEC));
-    if (body.get() < 0) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
-    auto add_file = [&](const std::string& name, std::string_view content) {
-      std::size_t off = 0;
-      while (off < content.size()) {
-        const ssize_t n = ::write(body.get(), content.data() + off, content.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error(std::string("memfd write: ") + strerror(errno));
-        off += static_cast<std::size_t>(n);
+    if (split && req.lang != language::python) {
+      r.status = verdict::sandbox_error;
+      r.detail = "split grading runs Python programs only";
+      return false;
+    }
+    // One memfd per side: the candidate's side never receives the checker's sources.
+    struct body_file {
+      unique_fd fd;
+      nlohmann::json listing = nlohmann::json::array();
+      void add(const std::string& name, std::string_view content) {
+        std::size_t off = 0;
+        while (off < content.size()) {
+          const ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) throw std::runtime_error(std::string("memfd write: ") + strerror(errno));
+          off += static_cast<std::size_t>(n);
+        }
+        listing.push_back({name, content.size()});
       }
-      files.push_back({name, content.size()});
     };
+    auto make_body = [] {
+      body_file b;
+      b.fd = unique_fd(::memfd_create("moebench-body", MFD_CLOEXEC));
+      if (b.fd.get() < 0) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
+      return b;
+    };
+    body_file body = make_body();
+    std::optional<body_file> cand_body;
+    if (split) cand_body = make_body();
+    body_file& program_side = split ? *cand_body : body;
     for (const auto& f : req.files) {
       if (!safe_relative_path(f.path)) {
         r.status = verdict::sandbox_error;
         r.detail = "request file path rejected: '" + f.path + "'";
         return false;
       }
-      add_file(f.path, f.content);
+      program_side.add(f.path, f.content);
     }
-    for (const auto& h : tc.extra_files) add_file(h, helper_source(h));
-    add_file(tc.source_file, req.source);
-    ::lseek(body.get(), 0, SEEK_SET);
+    for (const auto& h : tc.extra_files) program_side.add(h, helper_source(h));
+    if (split) {
+      cand_body->add(split_names::candidate, split->candidate);
+      body.add(split_names::setup, split->checker_setup);
+      body.add(split_names::checker, split->checker);
+      ::lseek(cand_body->fd.get(), 0, SEEK_SET);
+    } else {
+      body.add(tc.source_file, req.source);
+    }
+    ::lseek(body.fd.get(), 0, SEEK_SET);
 
     const bool cg = inst.cgroup != nullptr;
     const bool python = req.lang == language::python;
@@ -235,11 +273,18 @@ class ns_executor final : public executor {
         {"nonce", nonce},
         {"uid", ::geteuid() == 0 ? 65534 : 0},
         {"source", tc.source_file},
-        {"files", files},
+        {"files", body.listing},
         {"steps", steps},
         {"wall_ms", wall_ms},
         {"tmpfs_bytes", std::max<int64_t>(req.limits.file_size_bytes, 16LL << 20)},
     };
+    if (split) {
+      header["split"] = {{"candidate", split_names::candidate},
+                         {"setup", split_names::setup},
+                         {"checker", split_names::checker},
+                         {"entry_points", split->entry_points}};
+      header["candidate_files"] = cand_body->listing;
+    }
     if (cg) inst.cgroup->prepare(std::max(req.limits.memory_bytes, tc.build_argv.empty() ? 0 : blim.memory_bytes),
                                  std::max(req.limits.processes, tc.build_argv.empty() ? 0 : blim.processes));
 
@@ -248,8 +293,9 @@ class ns_executor final : public executor {
     auto [res_r, res_w] = make_pipe();
     auto [st_r, st_w] = make_pipe();
     const int64_t t_launch = now_ns();
-    if (!send_with_fds(inst.ctl.get(), header.dump(),
-                       {out_w.get(), err_w.get(), res_w.get(), st_w.get(), body.get()})) {
+    std::vector<int> fds = {out_w.get(), err_w.get(), res_w.get(), st_w.get(), body.fd.get()};
+    if (split) fds.push_back(cand_body->fd.get());
+    if (!send_with_fds(inst.ctl.get(), header.dump(), fds)) {
       inst.broken = true;
       r.status = verdict::sandbox_error;
       r.detail = "sandbox instance unavailable: " + inst.drain_log();
@@ -259,7 +305,8 @@ class ns_executor final : public executor {
     err_w.reset();
     res_w.reset();
     st_w.reset();
-    body.reset();
+    body.fd.reset();
+    if (split) cand_body->fd.reset();
 
     const int64_t backstop = t_launch + (wall_ms + 5'000) * 1'000'000;
     pump_result pr = pump(
@@ -271,7 +318,10 @@ class ns_executor final : public executor {
         });
     take_output(pr, r);
 
+    // Status lines: "INIT1 ..." per step, or in split grading "candidate INIT1 ..." and
+    // "checker INIT1 ..." (one each).
     std::vector<init_report> reps;
+    std::optional<init_report> cand_rep;
     bool malformed = false;
     std::size_t pos = 0;
     while (pos < pr.status.size()) {
@@ -280,12 +330,26 @@ class ns_executor final : public executor {
         malformed = true;
         break;
       }
-      auto rep = parse_init_report(std::string_view(pr.status).substr(pos, nl - pos + 1));
-      if (!rep) malformed = true;
-      else reps.push_back(*rep);
+      std::string_view line = std::string_view(pr.status).substr(pos, nl - pos + 1);
       pos = nl + 1;
+      bool is_candidate = false;
+      if (split) {
+        if (line.starts_with("candidate ")) {
+          is_candidate = true;
+          line.remove_prefix(10);
+        } else if (line.starts_with("checker ")) {
+          line.remove_prefix(8);
+        } else {
+          malformed = true;
+          continue;
+        }
+      }
+      auto rep = parse_init_report(line);
+      if (!rep) malformed = true;
+      else if (is_candidate) cand_rep = *rep;
+      else reps.push_back(*rep);
     }
-    if (reps.empty() || malformed) {
+    if (reps.empty() || malformed || (split && !cand_rep)) {
       int st = 0;
       if (::waitpid(inst.pid, &st, WNOHANG) == inst.pid) {
         inst.pid = -1;
@@ -309,6 +373,7 @@ class ns_executor final : public executor {
     o.nonce = nonce;
     o.harness_output_kill = pr.output_cap_hit;
     o.cgroup_oom_kill = cg && inst.cgroup->oom_killed_since_prepare();
+    o.candidate = cand_rep;
     std::size_t run_idx = 0;
     if (!tc.build_argv.empty()) {
       const init_report& b = reps[0];
@@ -332,12 +397,14 @@ class ns_executor final : public executor {
         return false;
       }
       run_idx = 1;
-      o.cgroup_oom_kill = o.cgroup_oom_kill;  // a build OOM would have stopped above
     }
     o.init = reps[run_idx];
     o.result_text = std::move(pr.result);
     o.uses_driver = tc.uses_driver;
-    r.spawn_overhead_ns = o.init->payload_reaped ? o.init->start_ns - t_launch : 0;
+    int64_t start_ns = o.init->payload_reaped ? o.init->start_ns : 0;
+    if (cand_rep && cand_rep->payload_reaped && (start_ns == 0 || cand_rep->start_ns < start_ns))
+      start_ns = cand_rep->start_ns;
+    r.spawn_overhead_ns = start_ns > 0 ? start_ns - t_launch : 0;
     classify(o, req.limits, r);
     return false;
   }

@@ -72,6 +72,13 @@ class process_executor final : public executor {
     exec_result r;
     r.backend = "process";
     r.isolation_level = "process";
+    if (req.split) {
+      // Without pid namespaces the two halves could see and signal each other.
+      r.status = verdict::sandbox_error;
+      r.detail = "split grading needs the ns backend (sibling pid namespaces); this is the process backend";
+      r.wall_ns = now_ns() - t0;
+      return r;
+    }
     try {
       run_impl(req, r);
     } catch (const std::exception& e) {
@@ -179,7 +186,7 @@ class process_executor final : public executor {
     pid_t init_pid = -1;
     const int64_t t_launch = now_ns();
     const int rc =
-        spawn_init(init_pid, init_path_, std::move(args), scrubbed_environment(workdir.string()), fds);
+        spawn_init(init_pid, init_path_, std::move(args), scrubbed_environment(workdir.string(), options_.python_hash_seed), fds);
     out_w.reset();
     err_w.reset();
     st_w.reset();
@@ -214,12 +221,12 @@ class process_executor final : public executor {
 
 }  // namespace
 
-std::vector<std::string> scrubbed_environment(const std::string& home) {
+std::vector<std::string> scrubbed_environment(const std::string& home, uint32_t python_hash_seed) {
   return {"PATH=/usr/local/bin:/usr/bin:/bin",
           "LANG=C.UTF-8",
           "LC_ALL=C.UTF-8",
           "TZ=UTC",
-          "PYTHONHASHSEED=0",
+          "PYTHONHASHSEED=" + std::to_string(python_hash_seed),
           "PYTHONDONTWRITEBYTECODE=1",
           "PYTHONIOENCODING=utf-8",
           "HOME=" + home,

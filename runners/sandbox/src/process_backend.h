@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,6 @@ std::unique_ptr<executor> make_process_executor(const executor_options& options,
                                                 std::string init_path);
 
 // The environment every payload gets (an allowlist; nothing inherited from the harness).
-std::vector<std::string> scrubbed_environment(const std::string& home);
+std::vector<std::string> scrubbed_environment(const std::string& home, uint32_t python_hash_seed);
 
 }  // namespace moebench::sandbox::detail

@@ -137,6 +137,7 @@ executor_info ns_info(const host_probe& hp) {
   }
   i.backend = cg ? "ns+cgroup" : "ns+rlimit";
   i.isolation_level = hp.full_isolation ? "full" : "partial";
+  i.split_grading = true;
   return i;
 }
 

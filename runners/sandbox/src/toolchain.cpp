@@ -14,8 +14,9 @@ namespace moebench::sandbox::detail {
 toolchain toolchain_for(language lang, const executor_options& o) {
   switch (lang) {
     case language::python:
-      // -I: isolated mode (no user site, no PYTHON* variables, no cwd on sys.path).
-      return {lang, "program.py", {}, {}, {o.python, "-I", "-c", std::string(python_driver()), "run", "program.py"}, true};
+      // -s (no user site), not -I: -I implies -E, which would ignore PYTHONHASHSEED. The
+      // environment is entirely ours; the driver removes the '' that -c puts on sys.path.
+      return {lang, "program.py", {}, {}, {o.python, "-s", "-c", std::string(python_driver()), "run", "program.py"}, true};
     case language::cpp:
       return {lang,
               "program.cpp",

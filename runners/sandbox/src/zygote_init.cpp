@@ -128,10 +128,23 @@ void build_root(const std::string& root) {
 void run_zygote(int argc, char** argv) {
   if (argc < 3) {
     errno = EINVAL;
-    die("usage: moebench-sandbox-init zygote PYTHON [--no-userns]");
+    die("usage: moebench-sandbox-init zygote PYTHON [--no-userns] [--hash-seed=N]");
   }
   const std::string python = argv[2];
-  const bool userns = !(argc >= 4 && std::string(argv[3]) == "--no-userns");
+  bool userns = true;
+  std::string hash_seed = "0";
+  for (int i = 3; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--no-userns") {
+      userns = false;
+    } else if (a.starts_with("--hash-seed=") && a.size() > 12 && a.size() <= 22 &&
+               a.find_first_not_of("0123456789", 12) == std::string::npos) {
+      hash_seed = a.substr(12);
+    } else {
+      errno = EINVAL;
+      die("unknown argument " + a);
+    }
+  }
   // No parent-death signal here: it would fire when the harness *thread* that spawned us ends.
   // The harness's death closes the control socket instead, and the zygote exits on EOF.
   char go = 0;
@@ -205,9 +218,12 @@ void run_zygote(int argc, char** argv) {
       die("dup2 filter");
     }
     const std::string driver(moebench::embedded::sandbox_driver_py);
-    std::vector<const char*> args = {python.c_str(), "-I", "-c", driver.c_str(), "zygote", nullptr};
+    // -s, not -I: -I implies -E, which ignores PYTHONHASHSEED. The environment is entirely
+    // ours, and the driver drops the '' that -c puts on sys.path.
+    std::vector<const char*> args = {python.c_str(), "-s", "-c", driver.c_str(), "zygote", nullptr};
+    const std::string seed_var = "PYTHONHASHSEED=" + hash_seed;
     const char* env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
-                         "TZ=UTC", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
+                         "TZ=UTC", seed_var.c_str(), "PYTHONDONTWRITEBYTECODE=1",
                          "PYTHONIOENCODING=utf-8", "HOME=/work", "TMPDIR=/tmp", nullptr};
     execve(python.c_str(), const_cast<char**>(args.data()), const_cast<char**>(env));
     die("exec " + python);

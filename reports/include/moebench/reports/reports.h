@@ -26,6 +26,7 @@ std::string_view to_string(claim_verdict v) noexcept;  // "PASS", "FAIL", "INCON
 // renders verdicts; it never judges a claim itself.
 struct claim_result {
   std::string claim;   // "humaneval.pass@1 >= 0.90"
+  std::string text;    // the claim as made ("~90% on HumanEval"), "" when not given
   claim_verdict verdict = claim_verdict::inconclusive;
   std::string run;     // run id the claim was judged on ("" = several or none)
   std::string target;  // hardware target, for cost/speed claims

@@ -21,7 +21,12 @@ std::string_view to_string(precision p) noexcept;
 precision precision_from_string(std::string_view s);
 double bytes_per_value(precision p) noexcept;
 
-enum class attention_kind { mla, gqa, explicit_bytes };
+// compressed: DeepSeek-V4's hybrid attention (llama.cpp architecture deepseek4): every layer
+// attends to a sliding window of raw keys; csa_layers also to indexer_top_k of their keys
+// compressed 4:1 (chosen by a lightning indexer that scores every compressed block), hca_layers
+// to all of their keys compressed 128:1; one shared key/value head of head_dim.
+enum class attention_kind { mla, gqa, explicit_bytes, compressed };
+std::string_view to_string(attention_kind a) noexcept;  // "mla", "gqa", "explicit", "compressed"
 
 struct model_config {
   std::string id;
@@ -31,7 +36,9 @@ struct model_config {
   precision kv_precision = precision::bf16;
   // total_params, active_params, layers, moe_layers, hidden, attention_heads, routed_experts,
   // experts_per_token, shared_experts, and per attention kind: kv_lora_rank + rope_dim (mla),
-  // kv_heads + head_dim (gqa), kv_bytes_per_token + attn_flops_per_context_token (explicit).
+  // kv_heads + head_dim (gqa), kv_bytes_per_token + attn_flops_per_context_token (explicit),
+  // head_dim, sliding_window, csa_layers, hca_layers, indexer_heads, indexer_head_dim and
+  // indexer_top_k (compressed).
   // Optional bytes_per_weight: the stored size per parameter when it is not a plain
   // precision's (a GGUF quantisation with block scales, e.g. Q8_0 = 34/32 bytes).
   std::map<std::string, sourced_figure> figures;
@@ -60,16 +67,34 @@ model_config model_config_from_gguf(const std::filesystem::path& path);
 
 // KV-cache values (not bytes) per token of context over all layers: (kv_lora_rank + rope_dim)
 // x layers for MLA, 2 x kv_heads x head_dim x layers for GQA; explicit configs give bytes only,
-// so this is their bytes / bytes_per_value(kv_precision).
+// so this is their bytes / bytes_per_value(kv_precision); compressed: the growth per token
+// (csa_layers (head_dim + indexer_head_dim) / 4 + hca_layers head_dim / 128).
 double kv_values_per_token(const model_config& m);
+
+// KV bytes of one sequence of `context` tokens (all layers, kv_precision): context x the
+// per-token bytes, except for compressed attention: layers x min(context, sliding_window) x
+// head_dim, plus csa_layers x floor(context / 4) x (head_dim + indexer_head_dim), plus
+// hca_layers x floor(context / 128) x head_dim.
+double kv_bytes_at(const model_config& m, double context);
+// Attention FLOPs of decoding one token at `context` (all layers): context x the per-token FLOPs,
+// except for compressed attention: 4 x heads x head_dim per attended key (scores and values;
+// window keys min(context, sliding_window), plus min(floor(context / 4), indexer_top_k) in CSA
+// layers and floor(context / 128) in HCA layers) plus the indexer's 2 x indexer_heads x
+// indexer_head_dim per compressed block in CSA layers.
+double attn_flops_at(const model_config& m, double context);
+// Attention FLOPs of prefilling one sequence of `context` tokens: the sum of attn_flops_at over
+// positions 1..context (context (context + 1) / 2 x the per-token FLOPs when linear).
+double prefill_attn_flops(const model_config& m, double context);
 
 // Quantities derived from a config; pure arithmetic, checked by hand in the tests.
 struct model_derived {
   double routed_params_per_expert_all_layers = 0;  // (total - active) / (N - k)
   double expert_params = 0;                        // per expert per MoE layer
   double always_params = 0;                        // active - k * routed_params_per_expert_all_layers
-  double kv_bytes_per_token = 0;                   // all layers, at kv_precision
-  double attn_flops_per_context_token = 0;         // decode, all layers
+  double kv_bytes_per_token = 0;                   // all layers, at kv_precision (compressed:
+                                                   // the growth per token, see kv_bytes_at)
+  double attn_flops_per_context_token = 0;         // decode, all layers (compressed: the growth
+                                                   // per token at long context, see attn_flops_at)
 };
 model_derived derive(const model_config& m);
 

@@ -1,6 +1,6 @@
 #pragma once
-// The in-process MoE engine (DESIGN.md section 6): loads a GGUF (deepseek2, qwen3moe, llama
-// with experts) and runs its forward pass on the CPU; see docs/engine.md.
+// The in-process MoE engine (DESIGN.md section 6): loads a GGUF (deepseek2, deepseek4,
+// qwen3moe, llama with experts) and runs its forward pass on the CPU; see docs/engine.md.
 //
 // Thread-safety: an `engine` is used by one thread at a time (it owns the thread pool, the KV
 // cache and all scratch buffers, allocated once at construction). Weights stay in the mapped
@@ -27,7 +27,7 @@ class tokenizer;
 
 namespace moebench::engine {
 
-enum class architecture { deepseek2, qwen3moe, llama };
+enum class architecture { deepseek2, qwen3moe, llama, deepseek4 };
 std::string_view to_string(architecture a) noexcept;
 
 struct engine_options {

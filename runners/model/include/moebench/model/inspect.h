@@ -8,6 +8,10 @@
 //    the token embedding contributes one row (unless the output head reuses it);
 //  - kv_bytes_per_token: with an f16 cache as llama.cpp allocates it by default. deepseek2 files
 //    with the split MLA layout keep only the latent (kv_lora_rank + rope dims per layer).
+//    deepseek4 files (DeepSeek-V4) cache per token only compressed rows: one key of head_dim per
+//    4 tokens plus one indexer key per 4 tokens in ratio-4 layers, one key per 128 tokens in
+//    ratio-128 layers; every layer also keeps its sliding window of raw keys and the
+//    compressors' f32 state, a fixed amount per sequence (kv_fixed_bytes_per_sequence).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,8 +67,23 @@ struct model_summary {
   uint64_t weight_bytes_per_token = 0;
   uint64_t kv_bytes_per_token = 0;
   bool kv_latent = false;                     // MLA latent cache
-  uint64_t kv_bytes_per_token_expanded = 0;   // deepseek2: the same attention as plain MHA
+  uint64_t kv_bytes_per_token_expanded = 0;   // deepseek2: the same attention as plain MHA;
+                                              // deepseek4: every token's key in every layer
+  // deepseek4: the compressed cache (kv_bytes_per_token is then its growth per token, which can
+  // be fractional: kv_bytes_per_token_exact) and the fixed part per sequence.
+  bool kv_compressed = false;
+  double kv_bytes_per_token_exact = 0;
+  uint64_t kv_fixed_bytes_per_sequence = 0;   // sliding windows (f16) + compressor state (f32)
+  uint64_t kv_state_bytes_per_sequence = 0;   // the compressor state alone
+  uint32_t sliding_window = 0;
+  uint32_t kv_key_length = 0;                 // the shared key/value head
+  uint32_t kv_indexer_key_length = 0;
+  std::vector<uint32_t> compress_ratios;      // per layer
+  uint32_t n_mtp_layers = 0;                  // nextn_predict_layers: not run by moebench's engine
   tokenizer_summary tokenizer;
+
+  // KV bytes of one sequence of `context` tokens (all layers, f16 keys as above).
+  double kv_bytes_at(uint64_t context) const;
 };
 
 model_summary summarize(const gguf::file& f);

