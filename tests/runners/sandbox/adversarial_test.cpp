@@ -171,7 +171,9 @@ TEST_F(adversarial, busy_loop_11) {
   // A generous wall limit: on a loaded CI machine 1 s of CPU can take many seconds.
   const auto r = run(python("while True:\n    pass\n", 20000, 1000));
   EXPECT_EQ(r.status, verdict::timeout_cpu) << r.detail;
-  EXPECT_GE(r.cpu_user_ns + r.cpu_sys_ns, 900'000'000);
+  // Not stopped early (rusage can read up to ~15% under the limit on a loaded host when the
+  // hard limit's SIGKILL lands), and not long after the limit.
+  EXPECT_GE(r.cpu_user_ns + r.cpu_sys_ns, 700'000'000);
   EXPECT_LT(r.cpu_user_ns + r.cpu_sys_ns, 2'500'000'000);
 }
 

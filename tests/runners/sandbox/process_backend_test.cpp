@@ -86,7 +86,8 @@ TEST_P(executor_verdicts, cpu_timeout) {
   const auto r = run(python("while True:\n    pass\n", 20000, 1000));
   EXPECT_EQ(r.status, verdict::timeout_cpu) << r.detail;
   EXPECT_EQ(r.killer, killed_by::cpu);
-  EXPECT_GE(r.cpu_user_ns + r.cpu_sys_ns, 900'000'000);
+  // Not stopped early; rusage can read up to ~15% under the limit on a loaded host.
+  EXPECT_GE(r.cpu_user_ns + r.cpu_sys_ns, 700'000'000);
 }
 
 TEST_P(executor_verdicts, sigterm_ignorer_is_still_killed) {
